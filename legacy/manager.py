@@ -136,10 +136,14 @@ class WorkerManager(QObject):
 
     def wait_for_all_workers(self, timeout_ms: int = 30000) -> bool:
         """Wait on each thread in turn, each with the full timeout."""
-        for info in list(self.active_workers.values()):
+        for worker_id, info in list(self.active_workers.items()):
             thread: QThread = info["thread"]
-            if thread.isRunning() and not thread.wait(timeout_ms):
-                return False
+            try:
+                if thread.isRunning() and not thread.wait(timeout_ms):
+                    return False
+            except RuntimeError:
+                # A canceled job's thread was deleted while its entry stayed (D1).
+                logger.warning("thread of worker %s is already deleted", worker_id)
         return True
 
     def get_worker_summary(self) -> dict[str, Any]:

@@ -75,9 +75,15 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVisionServer]:
         yield server
 
 
+def qthreads_alive() -> int:
+    """Count this process's OS threads that Qt named "QThread" (one per legacy job)."""
+    tasks = Path("/proc/self/task")
+    return sum((task / "comm").read_text().strip() == "QThread" for task in tasks.iterdir())
+
+
 @pytest.fixture
-def make_service(qapp: object) -> Iterator[Callable[..., WorkerService]]:
-    """Build WorkerServices that are shut down when the test ends."""
+def make_service(qtbot: object) -> Iterator[Callable[..., WorkerService]]:
+    """Build WorkerServices that are shut down, and whose threads are gone, when the test ends."""
     made: list[WorkerService] = []
 
     def build(store: ImageStore, stack: str, **kwargs: object) -> WorkerService:
@@ -90,3 +96,6 @@ def make_service(qapp: object) -> Iterator[Callable[..., WorkerService]]:
     for service in made:
         if not service.is_shut_down:
             service.shutdown(timeout_ms=10000)
+    # Legacy threads quit through a signal queued to the GUI thread: process events until
+    # they have, so no job of this test touches the next test's objects.
+    qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=30_000)  # type: ignore[attr-defined]

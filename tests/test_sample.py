@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from workerkit.hashing import dhash
 from workerkit.sample import (
     MANIFEST_NAME,
     SampleManifest,
@@ -18,6 +20,7 @@ from workerkit.sample import (
     make_benchmark_jpegs,
     make_sample_library,
 )
+from workerkit.sidecars import read_sidecars
 
 COUNT = 60
 SEED = 7
@@ -179,6 +182,25 @@ def test_sample_sidecars_describe_their_image(library: SampleManifest, valid: li
     assert 0.7 * len(valid) < with_sidecars < len(valid)
 
 
+def test_sample_sidecars_read_by_project_reader(valid: list[Path]) -> None:
+    for path in valid:
+        sidecars = read_sidecars(path)
+        tags_file = path.with_suffix(".txt")
+        written = tags_file.read_text(encoding="utf-8").split(", ") if tags_file.exists() else []
+        assert list(sidecars.tags) == [tag.strip() for tag in written], path.name
+        assert (sidecars.caption is not None) == path.with_suffix(".caption").exists(), path.name
+
+
+def test_sample_originals_have_distinct_hashes(
+    library: SampleManifest, valid: list[Path]
+) -> None:
+    hashes = set()
+    for path in valid:
+        with Image.open(path) as image:
+            hashes.add(dhash(image))
+    assert len(hashes) == library.images - library.duplicates
+
+
 def test_sample_tag_searches_return_subsets(library: SampleManifest, valid: list[Path]) -> None:
     tag_sets = [
         {t.strip() for t in p.with_suffix(".txt").read_text(encoding="utf-8").split(",")}
@@ -217,13 +239,28 @@ def test_sample_refuses_foreign_folder(tmp_path: Path) -> None:
     (tmp_path / "holiday.jpg").write_bytes(b"mine")
     expected = (
         f"Refusing to write a sample library into {tmp_path}: the folder is not empty and holds "
-        f"no {MANIFEST_NAME}, so its files are not a previous sample. Pass a new or empty "
-        "folder, or delete this one first."
+        f"no {MANIFEST_NAME}, so its files were not made here. Pass a new or empty folder, "
+        "or delete this one first."
     )
     with pytest.raises(ValueError) as excinfo:
         make_sample_library(tmp_path, count=5, sizes=TINY)
     assert str(excinfo.value) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["holiday.jpg"]
+
+
+def test_sample_refuses_file_as_folder(tmp_path: Path) -> None:
+    dest = tmp_path / "lib"
+    dest.write_bytes(b"not a folder")
+    expected = f"Cannot write a sample library to {dest}: it is a file, not a folder. Pass a"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        make_sample_library(dest, count=5, sizes=TINY)
+    assert dest.read_bytes() == b"not a folder"
+
+
+def test_benchmark_jpegs_refuse_foreign_folder(tmp_path: Path) -> None:
+    (tmp_path / "mine.jpg").write_bytes(b"mine")
+    with pytest.raises(ValueError, match="Refusing to write a set of benchmark JPEGs into"):
+        make_benchmark_jpegs(tmp_path, count=1, size=(32, 32))
 
 
 def test_sample_rejects_bad_ratio(tmp_path: Path) -> None:

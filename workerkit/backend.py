@@ -28,6 +28,7 @@ class JobContext:
 
     store: ImageStore
     annotators: Mapping[str, Annotator] = field(default_factory=_default_annotators)
+    max_threads: int | None = None
 
     def annotator(self, name: str) -> Annotator:
         """Return the annotator called ``name`` or raise a ValueError naming the known ones."""

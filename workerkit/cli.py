@@ -30,18 +30,27 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
 
     sample = commands.add_parser("sample", help="generate a photo-like sample image library")
-    sample.add_argument("directory", type=Path, nargs="?", help="where to write it "
-                        "(default: the cached embedded sample)")
+    sample.add_argument(
+        "directory",
+        type=Path,
+        nargs="?",
+        help="where to write it (default: the cached embedded sample)",
+    )
     sample.add_argument("--count", type=int, default=200, help="number of files (default 200)")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sample.set_defaults(handler=_cmd_sample)
 
-    run = commands.add_parser("run", help="register, search, load thumbnails and annotate, "
-                              "end to end through WorkerService")
+    run = commands.add_parser(
+        "run",
+        help="register, search, load thumbnails and annotate, end to end through WorkerService",
+    )
     run.add_argument("--library", type=Path, help="image folder (default: the generated sample)")
     run.add_argument("--db", type=Path, help="SQLite file (default: <library>/../workerkit.sqlite)")
-    run.add_argument("--stack", default="legacy", help="stack for every worker kind: "
-                     "legacy or simplified (default legacy)")
+    run.add_argument(
+        "--stack",
+        default="legacy",
+        help="stack for every worker kind: legacy or simplified (default legacy)",
+    )
     run.add_argument("--models", default="local", help="comma-separated annotators (local,http)")
     run.set_defaults(handler=_cmd_run)
     return parser
@@ -54,9 +63,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         manifest = ensure_sample_library(count=args.count, seed=args.seed)
     else:
         manifest = make_sample_library(args.directory, count=args.count, seed=args.seed)
-    print(f"sample library at {manifest.root}: {manifest.images} images "
-          f"({manifest.duplicates} duplicates), {manifest.corrupt} corrupt files, "
-          f"{manifest.with_sidecars} with sidecars")
+    print(
+        f"sample library at {manifest.root}: {manifest.images} images "
+        f"({manifest.duplicates} duplicates), {manifest.corrupt} corrupt files, "
+        f"{manifest.with_sidecars} with sidecars"
+    )
     return 0
 
 
@@ -77,7 +88,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     store = ImageStore(db)
     try:
         report = run_pipeline(
-            library, store, stacks=dict.fromkeys((k.value for k in Kind), stack),
+            library,
+            store,
+            stacks=dict.fromkeys((k.value for k in Kind), stack),
             models=[m.strip() for m in args.models.split(",") if m.strip()],
         )
     finally:

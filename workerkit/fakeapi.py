@@ -214,6 +214,11 @@ class FakeVisionServer:
         with self._changed:
             return self._changed.wait_for(lambda: self._requests >= count, timeout)
 
+    def wait_for_faults(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until ``count`` faults were served or taken up (a TIMEOUT is held from then)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._faults_served.total() >= count, timeout)
+
     def serve(self, handler: _Handler) -> None:
         """Answer one request; called by the handler thread."""
         self._enter_request()
@@ -254,10 +259,11 @@ class FakeVisionServer:
 
     def _take_fault(self) -> _PlannedFault | None:
         """Return the fault for this request, if any, and count it as served."""
-        with self._lock:
+        with self._changed:
             planned = self._planned.popleft() if self._planned else self._always
             if planned is not None:
                 self._faults_served[planned.fault] += 1
+                self._changed.notify_all()
             return planned
 
     def _serve_fault(self, handler: _Handler, planned: _PlannedFault) -> None:

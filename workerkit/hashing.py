@@ -10,7 +10,7 @@ from PIL import Image
 
 __all__ = ["dhash", "hamming"]
 
-_SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+_INTEGER_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 _WHITE = (255, 255, 255, 255)
 
 
@@ -37,9 +37,8 @@ def hamming(a: str, b: str) -> int:
 
 def _grayscale(image: Image.Image) -> Image.Image:
     """Return an 8-bit grayscale view of ``image`` whatever its mode."""
-    if image.mode in _SIXTEEN_BIT_MODES:
-        # Pillow clamps 16-bit values to 255 when converting to "L"; scale them down instead.
-        return image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    if image.mode in _INTEGER_MODES:
+        return _eight_bit(image)
     if image.mode == "LAB":
         return image.getchannel("L")
     if _has_alpha(image):
@@ -49,6 +48,16 @@ def _grayscale(image: Image.Image) -> Image.Image:
     if image.mode in {"CMYK", "YCbCr", "HSV"}:
         return image.convert("RGB").convert("L")
     return image.convert("L")
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """Return an integer-mode image as "L", scaling 16-bit values down to 8 bits."""
+    wide = image.convert("I")
+    # Pillow clamps values above 255 when converting to "L"; scale 16-bit data instead.
+    # Mode "I" also holds plain 8-bit data, which needs no scaling.
+    if wide.getextrema()[1] > 255:
+        wide = wide.point(lambda value: value * (1 / 257))
+    return wide.convert("L")
 
 
 def _has_alpha(image: Image.Image) -> bool:

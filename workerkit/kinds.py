@@ -27,9 +27,7 @@ class Kind(StrEnum):
             return cls(value.strip().lower())
         except ValueError:
             allowed = ", ".join(k.value for k in cls)
-            raise ValueError(
-                f"Unknown worker kind {value!r}: expected one of {allowed}."
-            ) from None
+            raise ValueError(f"Unknown worker kind {value!r}: expected one of {allowed}.") from None
 
     @classmethod
     def of_job(cls, job_id: str) -> Kind:

@@ -50,47 +50,83 @@ def run_pipeline(
     service = WorkerService(store, backends=stacks)
     report = PipelineReport({kind.value: service.backend_for(kind) for kind in Kind})
     try:
-        _step(report, service, Kind.REGISTRATION, "register",
-              service.start_batch_registration(library), timeout_s)
-        search = _step(report, service, Kind.SEARCH, "search",
-                       service.start_search(SearchConditions()), timeout_s)
+        _step(
+            report,
+            service,
+            Kind.REGISTRATION,
+            "register",
+            service.start_batch_registration(library),
+            timeout_s,
+        )
+        search = _step(
+            report,
+            service,
+            Kind.SEARCH,
+            "search",
+            service.start_search(SearchConditions()),
+            timeout_s,
+        )
         records = search.payload.image_metadata if isinstance(search.payload, SearchResult) else []
         size = QSize(thumbnail_size, thumbnail_size)
-        _step(report, service, Kind.THUMBNAIL, "thumbnails",
-              service.start_thumbnail_loading(records, size), timeout_s)
+        _step(
+            report,
+            service,
+            Kind.THUMBNAIL,
+            "thumbnails",
+            service.start_thumbnail_loading(records, size),
+            timeout_s,
+        )
         ids = [record.id for record in records[:annotate_limit]]
-        _step(report, service, Kind.ANNOTATION, "annotate",
-              service.start_annotation(ids, models), timeout_s)
+        _step(
+            report,
+            service,
+            Kind.ANNOTATION,
+            "annotate",
+            service.start_annotation(ids, models),
+            timeout_s,
+        )
     finally:
         service.shutdown(timeout_ms=5000)
     return report
 
 
 def _step(
-    report: PipelineReport, service: WorkerService, kind: Kind, name: str, job_id: str,
+    report: PipelineReport,
+    service: WorkerService,
+    kind: Kind,
+    name: str,
+    job_id: str,
     timeout_s: float,
 ) -> JobOutcome:
     outcome = wait_for_job(service, job_id, timeout_s)
-    report.steps.append({
-        "step": name,
-        "stack": service.backend_for(kind),
-        "event": outcome.event,
-        "summary": _summarise(outcome.payload),
-    })
+    report.steps.append(
+        {
+            "step": name,
+            "stack": service.backend_for(kind),
+            "event": outcome.event,
+            "summary": _summarise(outcome.payload),
+        }
+    )
     return outcome
 
 
 def _summarise(payload: object) -> str:
     match payload:
         case RegistrationResult():
-            return (f"{payload.registered_count} registered, {payload.skipped_count} skipped, "
-                    f"{payload.error_count} errors in {payload.total_processing_time:.2f} s")
+            return (
+                f"{payload.registered_count} registered, {payload.skipped_count} skipped, "
+                f"{payload.error_count} errors in {payload.total_processing_time:.2f} s"
+            )
         case SearchResult():
             return f"{payload.total_count} images in {payload.search_time * 1000:.1f} ms"
         case ThumbnailResult():
-            return (f"{len(payload.loaded_thumbnails)} loaded, {payload.failed_count} failed "
-                    f"in {payload.processing_time:.2f} s")
+            return (
+                f"{len(payload.loaded_thumbnails)} loaded, {payload.failed_count} failed "
+                f"in {payload.processing_time:.2f} s"
+            )
         case AnnotationResult():
-            return (f"{payload.annotated_count} annotated, {payload.error_count} failed "
-                    f"in {payload.processing_time:.2f} s")
+            return (
+                f"{payload.annotated_count} annotated, {payload.error_count} failed "
+                f"in {payload.processing_time:.2f} s"
+            )
     return str(payload)

@@ -155,7 +155,7 @@ def _read_manifest(dest: Path, name: str) -> dict[str, Any] | None:
     """Return the JSON manifest ``name`` in ``dest``: None when missing, {} when unreadable."""
     try:
         data = json.loads((dest / name).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (UnicodeDecodeError, json.JSONDecodeError):
         return {}
@@ -196,18 +196,19 @@ def _rebuild(dest: Path, name: str, write: Callable[[Path], dict[str, Any]]) -> 
 
 
 def _check_replaceable(dest: Path, name: str) -> None:
-    """Raise a ValueError unless ``dest`` is missing, empty, or a library this module made."""
+    """Raise a ValueError unless ``dest`` is missing, empty, or a folder this module made."""
+    what = "sample library" if name == MANIFEST_NAME else "set of benchmark JPEGs"
     if not dest.exists() or (dest / name).is_file():
         return
     if not dest.is_dir():
         raise ValueError(
-            f"Cannot make a sample library at {dest}: it is a file, not a folder. "
+            f"Cannot write a {what} to {dest}: it is a file, not a folder. "
             "Pass a new or empty folder."
         )
     if any(dest.iterdir()):
         raise ValueError(
-            f"Refusing to write a sample library into {dest}: the folder is not empty and holds "
-            f"no {name}, so its files are not a previous sample. Pass a new or empty folder, "
+            f"Refusing to write a {what} into {dest}: the folder is not empty and holds "
+            f"no {name}, so its files were not made here. Pass a new or empty folder, "
             "or delete this one first."
         )
 

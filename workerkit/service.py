@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,12 +75,15 @@ class WorkerService(QObject):
         *,
         backends: Mapping[str, str] | None = None,
         annotators: Mapping[str, Annotator] | None = None,
+        max_threads: int | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
         self._context = (
-            JobContext(store) if annotators is None else JobContext(store, dict(annotators))
+            JobContext(store, max_threads=max_threads)
+            if annotators is None
+            else JobContext(store, dict(annotators), max_threads)
         )
         self._routes: dict[Kind, str] = dict.fromkeys(Kind, DEFAULT_STACK)
         for kind, name in (backends or {}).items():
@@ -158,7 +161,7 @@ class WorkerService(QObject):
 
     def wait_for_all_workers(self, timeout_ms: int = 30000) -> bool:
         """Block until every job has ended or ``timeout_ms`` passed; return True if all ended."""
-        return self._each_stack_within(timeout_ms, Backend.wait_for_all)
+        return self._each_stack_within(timeout_ms, lambda stack, ms: stack.wait_for_all(ms))
 
     def get_service_summary(self) -> dict[str, Any]:
         """Return the routes, the active count and each stack's own summary."""
@@ -172,7 +175,7 @@ class WorkerService(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel every job, wait up to ``timeout_ms`` and refuse new jobs; True if all ended."""
         self._closed = True
-        return self._each_stack_within(timeout_ms, Backend.shutdown)
+        return self._each_stack_within(timeout_ms, lambda stack, ms: stack.shutdown(ms))
 
     @property
     def is_shut_down(self) -> bool:
@@ -196,7 +199,7 @@ class WorkerService(QObject):
     def _owner(self, job_id: str) -> Backend | None:
         return next((s for s in self._stacks.values() if s.is_active(job_id)), None)
 
-    def _each_stack_within(self, timeout_ms: int, step: Any) -> bool:
+    def _each_stack_within(self, timeout_ms: int, step: Callable[[Backend, int], bool]) -> bool:
         deadline = time.monotonic() + timeout_ms / 1000
         ok = True
         for stack in list(self._stacks.values()):

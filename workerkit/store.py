@@ -1,10 +1,11 @@
 """The image library: one SQLite file of images, tags, captions and annotations.
 
-Each thread gets its own connection (``connection()``), created on first use and closed when
-the thread ends or the store is closed. A connection is only ever used by its own thread, with
-one exception: ``sqlite3.Connection.interrupt()`` is documented as safe to call from another
-thread, so a canceller may interrupt a worker's running query through the connection that
-worker obtained; the worker then sees ``StoreInterrupted``.
+Each thread gets its own connection (``connection()``), created on first use. Once the thread
+has ended, its connection is closed by the next thread that opens one, or by ``close()``.
+A connection is only ever used by its own thread, with one exception:
+``sqlite3.Connection.interrupt()`` is documented as safe to call from another thread, so a
+canceller may interrupt a worker's running query through the connection that worker obtained;
+the worker then sees ``StoreInterrupted``.
 """
 
 from __future__ import annotations
@@ -137,7 +138,13 @@ class StoreInterrupted(StoreError):
 
 
 class _ThreadConnection:
-    """Holds one thread's connection; its finaliser closes the connection when the thread ends."""
+    """Holds one thread's connection in a thread-local; it dies with the thread.
+
+    No finaliser or weakref callback may close the connection: Qt worker threads
+    clear their thread-locals while their Python thread state is being torn
+    down, and running Python code there crashes the interpreter. Connections of
+    ended threads are closed instead by the next thread that opens one.
+    """
 
     __slots__ = ("__weakref__", "connection")
 
@@ -153,7 +160,7 @@ class ImageStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: set[sqlite3.Connection] = set()
+        self._connections: dict[sqlite3.Connection, weakref.ref[_ThreadConnection]] = {}
         self._closed = False
         _check_location(self._path)
         try:
@@ -212,7 +219,7 @@ class ImageStore:
 
     def register_many(self, images: Sequence[NewImage]) -> list[int]:
         """Register ``images`` in one transaction; a path already registered keeps its id."""
-        registered_at = _utc_text(datetime.now(UTC))
+        registered_at = _utc_text(_now())
         with self._write() as connection:
             return [_insert_image(connection, image, registered_at) for image in images]
 
@@ -320,8 +327,12 @@ class ImageStore:
                     f"The image library '{display_path(self._path)}' was closed while a "
                     "thread was opening it; create a new ImageStore to use it again."
                 )
-            self._connections.add(connection)
-        weakref.finalize(holder, _release, self._connections, self._lock, connection)
+            ended = [c for c, owner in self._connections.items() if owner() is None]
+            for stale in ended:
+                del self._connections[stale]
+            self._connections[connection] = weakref.ref(holder)
+        for stale in ended:
+            stale.close()
         return holder
 
     def _create_schema(self, connection: sqlite3.Connection) -> None:
@@ -454,15 +465,6 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
-
-
-def _release(
-    connections: set[sqlite3.Connection], lock: threading.Lock, connection: sqlite3.Connection
-) -> None:
-    """Close a finished thread's connection and stop tracking it."""
-    with lock:
-        connections.discard(connection)
-    connection.close()
 
 
 def _casefold(text: str | None) -> str | None:

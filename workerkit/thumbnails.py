@@ -1,14 +1,38 @@
-"""Where a thumbnail comes from: the best readable source file of an image record."""
+"""Where a thumbnail comes from, and how to decode one at reduced size off the GUI thread."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QImageReader
+
+from workerkit.imaging import ImageError
 from workerkit.store import ImageRecord
 
-__all__ = ["best_source_path"]
+__all__ = ["best_source_path", "decode_thumbnail"]
 
 
 def best_source_path(record: ImageRecord) -> Path | None:
     """Return the file to read a thumbnail from, or None if it is gone."""
     return record.path if record.path.is_file() else None
+
+
+def decode_thumbnail(record: ImageRecord, width: int, height: int) -> QImage:
+    """Decode ``record``'s image scaled to fit ``width`` x ``height``; safe on any thread.
+
+    QImage (unlike QPixmap) may be made off the GUI thread. The JPEG reader
+    decodes straight at a reduced scale when given a scaled size.
+    """
+    source = best_source_path(record)
+    if source is None:
+        raise ImageError(record.path, "the image file no longer exists")
+    reader = QImageReader(str(source))
+    full = reader.size()
+    if not full.isValid():
+        raise ImageError(source, f"Qt could not read its size ({reader.errorString()})")
+    reader.setScaledSize(full.scaled(QSize(width, height), Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        raise ImageError(source, f"Qt could not decode the image ({reader.errorString()})")
+    return image

@@ -16,13 +16,17 @@ from workerkit.sample import SampleManifest
 from workerkit.service import WorkerService
 from workerkit.store import ImageStore
 
+from ..conftest import qthreads_alive
+
 pytestmark = pytest.mark.timeout(120)
 
 LONG = 60_000
 
 
 def test_legacy_registration_counts_duplicates_and_corrupt_files(
-    qtbot, make_service: Callable[..., WorkerService], store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    store: ImageStore,
     sample_library: SampleManifest,
 ) -> None:
     service = make_service(store, "legacy")
@@ -42,7 +46,9 @@ def test_legacy_registration_counts_duplicates_and_corrupt_files(
 
 
 def test_legacy_registration_rerun_registers_nothing_new(
-    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    registered_store: ImageStore,
     sample_library: SampleManifest,
 ) -> None:
     before = registered_store.count_images()
@@ -54,12 +60,15 @@ def test_legacy_registration_rerun_registers_nothing_new(
 
 
 def test_legacy_search_filters_by_tags_caption_and_resolution(
-    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    registered_store: ImageStore,
 ) -> None:
     service = make_service(registered_store, "legacy")
     everything = registered_store.search(SearchConditions())
-    tag = max({t for r in everything for t in r.tags},
-              key=lambda t: sum(t in r.tags for r in everything))
+    tag = max(
+        {t for r in everything for t in r.tags}, key=lambda t: sum(t in r.tags for r in everything)
+    )
     cases = {
         "tags": SearchConditions(tags=(tag,)),
         "caption": SearchConditions(caption=next(r.caption for r in everything if r.caption)[:6]),
@@ -76,7 +85,9 @@ def test_legacy_search_filters_by_tags_caption_and_resolution(
 
 
 def test_legacy_search_accepts_a_lorairo_filter_dict(
-    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    registered_store: ImageStore,
 ) -> None:
     service = make_service(registered_store, "legacy")
     with qtbot.waitSignal(service.search_finished, timeout=LONG) as finished:
@@ -87,7 +98,9 @@ def test_legacy_search_accepts_a_lorairo_filter_dict(
 
 
 def test_legacy_thumbnails_load_scaled_pixmaps(
-    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    registered_store: ImageStore,
 ) -> None:
     service = make_service(registered_store, "legacy")
     records = registered_store.search(SearchConditions(limit=12))
@@ -102,7 +115,10 @@ def test_legacy_thumbnails_load_scaled_pixmaps(
 
 
 def test_legacy_thumbnails_count_a_vanished_file_as_failed(
-    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore, tmp_path,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    registered_store: ImageStore,
+    tmp_path,
 ) -> None:
     records = registered_store.search(SearchConditions(limit=3))
     gone = records[1].path.rename(tmp_path / "moved-away")
@@ -118,7 +134,9 @@ def test_legacy_thumbnails_count_a_vanished_file_as_failed(
 
 
 def test_legacy_annotation_local_stores_tags(
-    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    registered_store: ImageStore,
 ) -> None:
     service = make_service(registered_store, "legacy")
     ids = [r.id for r in registered_store.search(SearchConditions(limit=4))]
@@ -134,7 +152,9 @@ def test_legacy_annotation_local_stores_tags(
 
 
 def test_legacy_annotation_http_reports_failures_per_image(
-    qtbot, fake_api: FakeVisionServer, make_service: Callable[..., WorkerService],
+    qtbot,
+    fake_api: FakeVisionServer,
+    make_service: Callable[..., WorkerService],
     registered_store: ImageStore,
 ) -> None:
     from workerkit.fakeapi import Fault
@@ -152,27 +172,34 @@ def test_legacy_annotation_http_reports_failures_per_image(
 
 
 def test_legacy_service_reports_routes_counts_and_summary(
-    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    registered_store: ImageStore,
 ) -> None:
     service = make_service(registered_store, "legacy")
     assert all(service.backend_for(kind) == "legacy" for kind in Kind)
     assert service.get_active_worker_count() == 0
-    with qtbot.waitSignals([service.search_started, service.all_workers_finished],
-                           timeout=LONG) as blocker:
+    started: list[str] = []
+    service.search_started.connect(started.append)
+    with qtbot.waitSignal(service.all_workers_finished, timeout=LONG):
         job_id = service.start_search(SearchConditions())
         assert service.is_worker_active(job_id)
         assert service.get_active_worker_ids() == [job_id]
         summary = service.get_service_summary()
         assert summary["active_worker_ids"] == [job_id]
         assert summary["stacks"]["legacy"]["workers"][job_id]["class"] == "SearchWorker"
-    assert blocker.all_signals_and_args[0].args == [job_id]
-    assert service.wait_for_all_workers(5000)
+    assert started == [job_id]
     assert not service.is_worker_active(job_id)
     assert service.get_active_worker_count() == 0
+    # The thread quits through a signal queued to this thread; until that ran,
+    # wait_for_all_workers() could only time out.
+    qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=LONG)
+    assert service.wait_for_all_workers(5000)
 
 
 def test_legacy_service_cancel_methods_return_false_for_unknown_ids(
-    make_service: Callable[..., WorkerService], store: ImageStore,
+    make_service: Callable[..., WorkerService],
+    store: ImageStore,
 ) -> None:
     service = make_service(store, "legacy")
     assert not service.cancel_search("search_0")
@@ -184,7 +211,9 @@ def test_legacy_service_cancel_methods_return_false_for_unknown_ids(
 
 
 def test_legacy_service_cancel_all_and_shutdown_stop_a_registration(
-    qtbot, make_service: Callable[..., WorkerService], store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    store: ImageStore,
     sample_library: SampleManifest,
 ) -> None:
     service = make_service(store, "legacy")
@@ -199,7 +228,9 @@ def test_legacy_service_cancel_all_and_shutdown_stop_a_registration(
 
 
 def test_legacy_workers_run_off_the_gui_thread(
-    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore,
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    registered_store: ImageStore,
 ) -> None:
     service = make_service(registered_store, "legacy")
     with qtbot.waitSignal(service.search_finished, timeout=LONG):

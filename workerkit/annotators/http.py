@@ -195,7 +195,8 @@ class HttpAnnotator:
 
     async def annotate_async(self, session: aiohttp.ClientSession, path: Path) -> list[str]:
         """Return the model's tags for ``path`` via ``session``; raise AnnotationError if not."""
-        exchange = self._begin(path)
+        # Decoding and re-encoding the image is CPU work; keep it off the event loop.
+        exchange = await asyncio.to_thread(self._begin, path)
         while (attempt := exchange.next_attempt()) is not None:
             if attempt.delay:
                 await asyncio.sleep(attempt.delay)

@@ -1,0 +1,91 @@
+"""Spread per-item work over the pool's threads and hand results back in input order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+from PySide6.QtCore import QThreadPool
+
+from simplified.token import CancelToken
+
+__all__ = ["ordered_map"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _Shared:
+    """Hold the items still to claim and the results not yet handed back."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.next_index = 0
+        self.results: dict[int, object] = {}
+        self.ready = threading.Condition()
+
+    def claim(self) -> int | None:
+        with self.ready:
+            if self.next_index >= self.count:
+                return None
+            self.next_index += 1
+            return self.next_index - 1
+
+    def put(self, index: int, outcome: object) -> None:
+        with self.ready:
+            self.results[index] = outcome
+            self.ready.notify_all()
+
+    def wake(self) -> None:
+        with self.ready:
+            self.ready.notify_all()
+
+
+def ordered_map(
+    pool: QThreadPool, token: CancelToken, items: Sequence[T], fn: Callable[[T], R]
+) -> Iterator[tuple[T, R | Exception]]:
+    """Yield ``(item, fn(item) or the exception it raised)`` in input order.
+
+    The calling thread works too, so this never waits on a pool that is busy
+    with other jobs; helpers take pool threads only while there are items left.
+    """
+    shared = _Shared(len(items))
+    helpers = min(pool.maxThreadCount() - 1, len(items) - 1)
+    for _ in range(max(helpers, 0)):
+        pool.start(lambda: _drain(shared, token, items, fn))
+    remove_hook = token.on_cancel(shared.wake)
+    try:
+        for index, item in enumerate(items):
+            yield item, _outcome(shared, token, items, fn, index)
+    finally:
+        remove_hook()
+
+
+def _outcome(
+    shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R], index: int
+) -> R | Exception:
+    while True:
+        token.raise_if_canceled()
+        with shared.ready:
+            if index in shared.results:
+                return shared.results.pop(index)  # type: ignore[return-value]
+        claimed = shared.claim()
+        if claimed is not None:
+            shared.put(claimed, _apply(fn, items[claimed]))
+            continue
+        with shared.ready:
+            if index not in shared.results and not token.is_canceled:
+                shared.ready.wait()
+
+
+def _drain(shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R]) -> None:
+    while not token.is_canceled and (claimed := shared.claim()) is not None:
+        shared.put(claimed, _apply(fn, items[claimed]))
+
+
+def _apply(fn: Callable[[T], R], item: T) -> R | Exception:
+    try:
+        return fn(item)
+    except Exception as exc:
+        return exc
