@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 
 import aiohttp
 
+from simplified.executor import PoolExecutor
 from simplified.fanout import ordered_map
 from simplified.job import JobControl
 from simplified.token import JobCanceled
@@ -118,6 +120,7 @@ async def _request(
 def _run_cancellable(control: JobControl, main: Callable[[], object]) -> Outcomes:
     """Run ``main()`` on a private event loop in this pool thread; a cancel cancels its task."""
     loop = asyncio.new_event_loop()
+    loop.set_default_executor(PoolExecutor(control.pool))
     try:
         task = loop.create_task(main())  # type: ignore[arg-type]
         remove_hook = control.token.on_cancel(lambda: _cancel_soon(loop, task))
@@ -133,7 +136,6 @@ def _run_cancellable(control: JobControl, main: Callable[[], object]) -> Outcome
 
 
 def _cancel_soon(loop: asyncio.AbstractEventLoop, task: asyncio.Task[object]) -> None:
-    try:
+    # A closed loop raises RuntimeError here: the job already ended on its own.
+    with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(task.cancel)
-    except RuntimeError:
-        pass  # the loop has closed: the job already ended on its own
