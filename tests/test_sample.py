@@ -275,8 +275,20 @@ def test_sample_default_dir_follows_cache_variable(
     monkeypatch.setenv("WORKERKIT_CACHE", str(tmp_path))
     assert default_sample_dir() == tmp_path / "sample-200"
     manifest = ensure_sample_library(count=4, seed=1)
-    assert manifest.root == tmp_path / "sample-200"
+    assert manifest.root == tmp_path / "sample-4-seed1"
     assert len(image_files(manifest.root)) == 4
+
+
+def test_sample_default_dirs_differ_by_count_so_caches_coexist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKERKIT_CACHE", str(tmp_path))
+    small = ensure_sample_library(count=4)
+    larger = ensure_sample_library(count=5)
+    assert small.root != larger.root
+    before = mtimes(small.root)
+    assert ensure_sample_library(count=4) == small
+    assert mtimes(small.root) == before
 
 
 def test_benchmark_jpegs_uniform_and_cached(tmp_path: Path) -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["main"]
+
+# Modules that register a subcommand through ``add_command(subparsers)``; importing
+# them must stay cheap (no Qt at import time).
+_COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,6 +58,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--models", default="local", help="comma-separated annotators (local,http)")
     run.set_defaults(handler=_cmd_run)
+    for module_name in _COMMAND_MODULES:
+        importlib.import_module(module_name).add_command(commands)
     return parser
 
 

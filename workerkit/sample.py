@@ -73,15 +73,20 @@ class SampleManifest:
         return cls(**values)
 
 
-def default_sample_dir() -> Path:
-    """Return the default sample library folder under ``$WORKERKIT_CACHE`` or ~/.cache/workerkit."""
-    cache = os.environ.get("WORKERKIT_CACHE") or Path.home() / ".cache" / "workerkit"
-    return Path(cache) / "sample-200"
+def cache_dir() -> Path:
+    """Return ``$WORKERKIT_CACHE``, or ~/.cache/workerkit."""
+    return Path(os.environ.get("WORKERKIT_CACHE") or Path.home() / ".cache" / "workerkit")
+
+
+def default_sample_dir(count: int = 200, seed: int = 0) -> Path:
+    """Return the cached sample library folder for ``count`` files made with ``seed``."""
+    suffix = "" if seed == 0 else f"-seed{seed}"
+    return cache_dir() / f"sample-{count}{suffix}"
 
 
 def ensure_sample_library(count: int = 200, seed: int = 0) -> SampleManifest:
     """Make the default sample library, or reuse it when it was made with the same parameters."""
-    return make_sample_library(default_sample_dir(), count=count, seed=seed)
+    return make_sample_library(default_sample_dir(count, seed), count=count, seed=seed)
 
 
 def make_sample_library(

@@ -1,0 +1,149 @@
+"""The simplified stack's parts: cancel token, progress throttle, ordered fan-out, executor."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QThreadPool
+
+from simplified.executor import PoolExecutor
+from simplified.fanout import ordered_map
+from simplified.throttle import ProgressThrottle
+from simplified.token import CancelToken, JobCanceled
+from workerkit.progress import WorkerProgress
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+def pool() -> Iterator[QThreadPool]:
+    """Return a private pool of two threads, drained at teardown."""
+    made = QThreadPool()
+    made.setMaxThreadCount(2)
+    yield made
+    made.waitForDone(10_000)
+
+
+def test_cancel_token_runs_hooks_once_and_raises() -> None:
+    token = CancelToken()
+    calls: list[str] = []
+    token.on_cancel(lambda: calls.append("hook"))
+    remove = token.on_cancel(lambda: calls.append("removed"))
+    remove()
+    token.raise_if_canceled()
+    token.cancel()
+    token.cancel()
+    assert calls == ["hook"]
+    assert token.is_canceled
+    with pytest.raises(JobCanceled):
+        token.raise_if_canceled()
+
+
+def test_cancel_token_hook_added_after_cancel_runs_at_once() -> None:
+    token = CancelToken()
+    token.cancel()
+    calls: list[int] = []
+    token.on_cancel(lambda: calls.append(1))
+    assert calls == [1]
+
+
+def test_progress_throttle_coalesces_but_always_sends_the_final_value() -> None:
+    sent: list[int] = []
+    throttle = ProgressThrottle(lambda p: sent.append(p.percentage), interval_s=3600)
+    for percentage in range(0, 100):
+        throttle.report(WorkerProgress(percentage, "working"))
+    throttle.report(WorkerProgress(100, "done"))
+    assert sent == [0, 100]
+
+
+def test_progress_throttle_flush_sends_the_held_value() -> None:
+    sent: list[int] = []
+    throttle = ProgressThrottle(lambda p: sent.append(p.percentage), interval_s=3600)
+    throttle.report(WorkerProgress(10, "a"))
+    throttle.report(WorkerProgress(42, "b"))
+    throttle.flush()
+    throttle.flush()
+    assert sent == [10, 42]
+
+
+def test_ordered_map_keeps_input_order_and_uses_the_pool(pool: QThreadPool) -> None:
+    threads: set[str] = set()
+    lock = threading.Lock()
+
+    def square(n: int) -> int:
+        with lock:
+            threads.add(threading.current_thread().name)
+        return n * n
+
+    results = list(ordered_map(pool, CancelToken(), list(range(200)), square))
+    assert results == [(n, n * n) for n in range(200)]
+    assert len(threads) >= 1
+
+
+def test_ordered_map_returns_exceptions_in_place(pool: QThreadPool) -> None:
+    def check(n: int) -> int:
+        if n % 3 == 0:
+            raise ValueError(f"bad {n}")
+        return n
+
+    results = list(ordered_map(pool, CancelToken(), [1, 3, 4, 6], check))
+    assert [item for item, _ in results] == [1, 3, 4, 6]
+    assert [type(outcome).__name__ for _, outcome in results] == [
+        "int",
+        "ValueError",
+        "int",
+        "ValueError",
+    ]
+
+
+def test_ordered_map_stops_when_canceled(pool: QThreadPool) -> None:
+    token = CancelToken()
+    seen: list[int] = []
+
+    def work(n: int) -> int:
+        if n == 5:
+            token.cancel()
+        return n
+
+    with pytest.raises(JobCanceled):
+        for item, _ in ordered_map(pool, token, list(range(10_000)), work):
+            seen.append(item)
+    assert len(seen) < 10_000
+
+
+def test_ordered_map_works_when_the_pool_is_busy(pool: QThreadPool) -> None:
+    release = threading.Event()
+    for _ in range(2):
+        pool.start(lambda: release.wait(10))
+    try:
+        results = list(ordered_map(pool, CancelToken(), [1, 2, 3], lambda n: n + 1))
+    finally:
+        release.set()
+    assert results == [(1, 2), (2, 3), (3, 4)]
+
+
+def test_pool_executor_runs_to_thread_on_the_pool_or_inline(pool: QThreadPool) -> None:
+    async def main() -> list[str]:
+        asyncio.get_running_loop().set_default_executor(PoolExecutor(pool))
+        return await asyncio.gather(
+            *(asyncio.to_thread(lambda: threading.current_thread().name) for _ in range(8))
+        )
+
+    before = {t.name for t in threading.enumerate()}
+    names = asyncio.run(main())
+    assert len(names) == 8
+    # asyncio made no thread of its own: every call ran on a pool thread or inline.
+    new = {t.name for t in threading.enumerate()} - before
+    assert not any(name.startswith("asyncio") for name in new | set(names))
+
+
+def test_pool_executor_passes_exceptions_through(pool: QThreadPool) -> None:
+    async def main() -> None:
+        asyncio.get_running_loop().set_default_executor(PoolExecutor(pool))
+        await asyncio.to_thread(lambda: 1 / 0)
+
+    with pytest.raises(ZeroDivisionError):
+        asyncio.run(main())
