@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QSize, Signal, Slot
 
 from workerkit.backend import Backend, JobContext
 from workerkit.conditions import SearchConditions
+from workerkit.flags import RUNTIME_SOURCE, Flag, default_flags, make_flag, resolve_flags
 from workerkit.kinds import Kind
 from workerkit.requests import (
     AnnotationRequest,
@@ -19,6 +20,7 @@ from workerkit.requests import (
     SearchRequest,
     ThumbnailRequest,
 )
+from workerkit.shadow import DEFAULT_SHADOW_LOG, CandidateFactory, ShadowRunner, ShadowStats
 from workerkit.stacks import backend_class, check_stack
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["WorkerService"]
 
 DEFAULT_STACK = "legacy"
+CONSTRUCTOR_SOURCE = "WorkerService backends"
 
 # The original facade named its signals after these words, not after the kinds.
 _SIGNAL_WORDS: dict[Kind, str] = {
@@ -69,6 +72,9 @@ class WorkerService(QObject):
     job_canceled = Signal(str)
     thumbnails_loaded = Signal(str, object)
 
+    # One record per shadow comparison (see workerkit.shadow); candidates emit nothing else here.
+    shadow_compared = Signal(object)
+
     def __init__(
         self,
         store: ImageStore,
@@ -76,6 +82,9 @@ class WorkerService(QObject):
         backends: Mapping[str, str] | None = None,
         annotators: Mapping[str, Annotator] | None = None,
         max_threads: int | None = None,
+        flags: Mapping[Kind, Flag] | None = None,
+        shadow_log: Path | None = None,
+        shadow_candidate: CandidateFactory | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -85,22 +94,37 @@ class WorkerService(QObject):
             if annotators is None
             else JobContext(store, dict(annotators), max_threads)
         )
-        self._routes: dict[Kind, str] = dict.fromkeys(Kind, DEFAULT_STACK)
-        for kind, name in (backends or {}).items():
-            self.set_backend(kind, name)
+        self._flags = _initial_flags(backends, flags)
         self._stacks: dict[str, Backend] = {}
+        self._shadow_log = Path(shadow_log) if shadow_log else Path.cwd() / DEFAULT_SHADOW_LOG
+        self._shadow_candidate = shadow_candidate
+        self._shadow: ShadowRunner | None = None
         self._reported_count = 0
         self._closed = False
 
     # --- routing -------------------------------------------------------------------------
 
     def set_backend(self, kind: str | Kind, name: str) -> None:
-        """Route new jobs of ``kind`` to the stack ``name``; running jobs stay where they are."""
-        self._routes[Kind.parse(kind)] = check_stack(name)
+        """Send new jobs of ``kind`` to legacy, simplified or shadow; running jobs stay put."""
+        flag = make_flag(kind, name, RUNTIME_SOURCE)
+        self._flags[flag.kind] = flag
 
     def backend_for(self, kind: str | Kind) -> str:
-        """Return the name of the stack that new jobs of ``kind`` go to."""
-        return self._routes[Kind.parse(kind)]
+        """Return where new jobs of ``kind`` go: legacy, simplified or shadow."""
+        return self._flags[Kind.parse(kind)].value
+
+    def flag_sources(self) -> dict[str, str]:
+        """Return, per kind name, which source set its current flag."""
+        return {kind.value: flag.source for kind, flag in self._flags.items()}
+
+    def shadow_stats(self) -> ShadowStats:
+        """Return the shadow-mode counters (all zero until a shadow job ends)."""
+        return self._shadow.stats() if self._shadow is not None else ShadowStats()
+
+    @property
+    def shadow_log(self) -> Path:
+        """Return the JSON-lines file shadow comparisons are appended to."""
+        return self._shadow_log
 
     # --- starting jobs -------------------------------------------------------------------
 
@@ -166,16 +190,23 @@ class WorkerService(QObject):
     def get_service_summary(self) -> dict[str, Any]:
         """Return the routes, the active count and each stack's own summary."""
         return {
-            "routes": {kind.value: name for kind, name in self._routes.items()},
+            "routes": {kind.value: flag.value for kind, flag in self._flags.items()},
+            "flag_sources": self.flag_sources(),
             "active_worker_count": self.get_active_worker_count(),
             "active_worker_ids": self.get_active_worker_ids(),
             "stacks": {name: stack.summary() for name, stack in self._stacks.items()},
+            "shadow": self._shadow.summary() if self._shadow is not None else None,
         }
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel every job, wait up to ``timeout_ms`` and refuse new jobs; True if all ended."""
         self._closed = True
-        return self._each_stack_within(timeout_ms, lambda stack, ms: stack.shutdown(ms))
+        deadline = time.monotonic() + timeout_ms / 1000
+        ended = self._each_stack_within(timeout_ms, lambda stack, ms: stack.shutdown(ms))
+        if self._shadow is not None:
+            remaining = max(0, int((deadline - time.monotonic()) * 1000))
+            ended = self._shadow.shutdown(remaining) and ended
+        return ended
 
     @property
     def is_shut_down(self) -> bool:
@@ -190,7 +221,23 @@ class WorkerService(QObject):
                 "This WorkerService has been shut down and starts no more jobs; "
                 "create a new WorkerService to run more work."
             )
-        return self.stack(self._routes[request.kind]).start(request)
+        # Decided per job, now: a later set_backend() moves new jobs only.
+        route = self._flags[request.kind].value
+        if route == "shadow":
+            return self._shadow_runner().start(request)
+        return self.stack(route).start(request)
+
+    def _shadow_runner(self) -> ShadowRunner:
+        if self._shadow is None:
+            self._shadow = ShadowRunner(
+                self._context,
+                self.stack("legacy"),
+                self._shadow_log,
+                candidate_factory=self._shadow_candidate,
+                parent=self,
+            )
+            self._shadow.compared.connect(self.shadow_compared)
+        return self._shadow
 
     def _cancel(self, job_id: str) -> bool:
         owner = self._owner(job_id)
@@ -254,3 +301,22 @@ class WorkerService(QObject):
         self.active_worker_count_changed.emit(total)
         if total == 0 and previous > 0:
             self.all_workers_finished.emit()
+
+
+def _initial_flags(
+    backends: Mapping[str, str] | None, flags: Mapping[Kind, Flag] | None
+) -> dict[Kind, Flag]:
+    # Explicit backends never read workerkit.toml or the environment, so a test's service
+    # does not depend on the directory it runs in.
+    if flags is not None:
+        checked = (make_flag(kind, flag.value, flag.source) for kind, flag in flags.items())
+        initial = default_flags() | {flag.kind: flag for flag in checked}
+    elif backends is None:
+        initial = resolve_flags()
+    else:
+        # Kinds a partial backends mapping leaves out (the checklist reads this constant).
+        initial = {kind: Flag(kind, DEFAULT_STACK, "default") for kind in Kind}
+    for kind, name in (backends or {}).items():
+        flag = make_flag(kind, name, CONSTRUCTOR_SOURCE)
+        initial[flag.kind] = flag
+    return initial

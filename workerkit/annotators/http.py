@@ -1,7 +1,7 @@
 """Tags from an OpenAI-compatible chat-completions vision API, over urllib or aiohttp.
 
 The request, the reply parsing and the retry decisions live once, in
-``HttpAnnotator.build_request``, ``HttpAnnotator.parse_reply`` and ``_Exchange``;
+``HttpAnnotator.build_request``, ``HttpAnnotator.parse_reply`` and ``Exchange``;
 ``annotate`` and ``annotate_async`` only move bytes and wait.
 """
 
@@ -31,7 +31,7 @@ from workerkit.annotators.local import load_reduced
 from workerkit.annotators.retry import RetryPolicy
 from workerkit.sidecars import parse_tags
 
-__all__ = ["HttpAnnotator", "HttpAnnotatorConfig", "HttpStats"]
+__all__ = ["Exchange", "HttpAnnotator", "HttpAnnotatorConfig", "HttpStats", "Reply"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765/v1"
 PROMPT = (
@@ -153,7 +153,7 @@ Request: TypeAlias = tuple[str, dict[str, str], bytes]
 
 
 @dataclass(frozen=True, slots=True)
-class _Reply:
+class Reply:
     """What came back over the wire, before any interpretation."""
 
     status: int
@@ -161,7 +161,7 @@ class _Reply:
     body: bytes
 
 
-_Outcome: TypeAlias = _Reply | AnnotationError
+_Outcome: TypeAlias = Reply | AnnotationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +186,7 @@ class HttpAnnotator:
 
     def annotate(self, path: Path) -> list[str]:
         """Return the model's tags for ``path``, blocking; raise AnnotationError on failure."""
-        exchange = self._begin(path)
+        exchange = self.begin_exchange(path)
         while (attempt := exchange.next_attempt()) is not None:
             if attempt.delay:
                 time.sleep(attempt.delay)
@@ -196,7 +196,7 @@ class HttpAnnotator:
     async def annotate_async(self, session: aiohttp.ClientSession, path: Path) -> list[str]:
         """Return the model's tags for ``path`` via ``session``; raise AnnotationError if not."""
         # Decoding and re-encoding the image is CPU work; keep it off the event loop.
-        exchange = await asyncio.to_thread(self._begin, path)
+        exchange = await asyncio.to_thread(self.begin_exchange, path)
         while (attempt := exchange.next_attempt()) is not None:
             if attempt.delay:
                 await asyncio.sleep(attempt.delay)
@@ -259,10 +259,10 @@ class HttpAnnotator:
             )
         return list(parse_tags(content))
 
-    def _begin(self, path: Path) -> _Exchange:
+    def begin_exchange(self, path: Path) -> Exchange:
         """Start one annotate call: build its request, counting a failure if that fails."""
         try:
-            return _Exchange(self, path, self.build_request(path))
+            return Exchange(self, path, self.build_request(path))
         except AnnotationError:
             self.stats.add(failures=1)
             raise
@@ -291,26 +291,26 @@ class HttpAnnotator:
         http_request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with _OPENER.open(http_request, timeout=self.config.timeout) as response:
-                return _Reply(response.status, response.headers, response.read())
+                return Reply(response.status, response.headers, response.read())
         except urllib.error.HTTPError as error:
             return self._read_error_reply(path, error)
         except urllib.error.URLError as error:
             if isinstance(error.reason, TimeoutError):
-                return self._timeout_error(path, error)
-            return self._connection_error(path, error.reason, error)
+                return self.timeout_error(path, error)
+            return self.connection_error(path, error.reason, error)
         except TimeoutError as error:
-            return self._timeout_error(path, error)
+            return self.timeout_error(path, error)
         except (OSError, http.client.HTTPException) as error:
-            return self._connection_error(path, error, error)
+            return self.connection_error(path, error, error)
 
     def _read_error_reply(self, path: Path, error: urllib.error.HTTPError) -> _Outcome:
         """Turn urllib's HTTPError (any non-2xx status) back into a plain reply."""
         try:
-            return _Reply(error.code, error.headers, error.read())
+            return Reply(error.code, error.headers, error.read())
         except TimeoutError as timeout:
-            return self._timeout_error(path, timeout)
+            return self.timeout_error(path, timeout)
         except (OSError, http.client.HTTPException) as failure:
-            return self._connection_error(path, failure, failure)
+            return self.connection_error(path, failure, failure)
         finally:
             error.close()
 
@@ -323,17 +323,17 @@ class HttpAnnotator:
         # Only Exception subclasses are caught, so asyncio.CancelledError passes through.
         try:
             async with session.post(url, data=body, headers=headers, timeout=timeout) as response:
-                return _Reply(response.status, response.headers, await response.read())
+                return Reply(response.status, response.headers, await response.read())
         except TimeoutError as error:
-            return self._timeout_error(path, error)
+            return self.timeout_error(path, error)
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
-            return self._connection_error(path, error, error)
+            return self.connection_error(path, error, error)
         except aiohttp.ClientError as error:
             failure = self._error(path, f"the HTTP client failed before a reply came ({error})")
             failure.__cause__ = error
             return failure
 
-    def _timeout_error(self, path: Path, cause: BaseException) -> AnnotationError:
+    def timeout_error(self, path: Path, cause: BaseException) -> AnnotationError:
         """Describe a request that got no complete reply within the timeout."""
         error = self._error(
             path,
@@ -344,7 +344,7 @@ class HttpAnnotator:
         error.__cause__ = cause
         return error
 
-    def _connection_error(
+    def connection_error(
         self, path: Path, reason: object, cause: BaseException
     ) -> AnnotationError:
         """Describe a request whose connection failed or broke before the reply was complete."""
@@ -421,7 +421,7 @@ class HttpAnnotator:
         )
 
 
-class _Exchange:
+class Exchange:
     """Run one annotate call's attempts and retry decisions, with no I/O of its own.
 
     A transport asks ``next_attempt()`` what to do (wait, then send), feeds the

@@ -1,0 +1,1 @@
+"""The WorkerService contract, checked through its public interface on both stacks."""

@@ -1,0 +1,199 @@
+"""Helpers of the fault suite: stack parameters, an event log, fault files and script runners."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from workerkit.conditions import SearchConditions
+from workerkit.results import RegistrationResult
+from workerkit.service import WorkerService
+from workerkit.sidecars import read_sidecars
+from workerkit.store import ImageStore
+
+LONG = 60_000
+STACKS = ("legacy", "simplified")
+SCRIPTS = Path(__file__).parent.parent / "scripts"
+# Capabilities that let root ignore file modes; dropping them makes chmod real again.
+_DAC_CAPS = "-dac_override,-dac_read_search"
+
+
+def legacy_fails(code: str, reason: str) -> Any:
+    """Return the "legacy" parameter, expected to fail because of legacy defect ``code``."""
+    return pytest.param(
+        "legacy",
+        marks=[
+            pytest.mark.xfail(strict=True, reason=f"{code}: {reason}"),
+            pytest.mark.legacy_defect(code),
+        ],
+    )
+
+
+@dataclass(slots=True)
+class EventLog:
+    """Record every job-level event a WorkerService sends, in arrival order."""
+
+    events: list[tuple[str, str, object]] = field(default_factory=list)
+
+    @classmethod
+    def attach(cls, service: WorkerService) -> EventLog:
+        """Return a log connected to ``service``'s job_finished, job_failed and job_canceled."""
+        log = cls()
+        add = log.events.append
+        service.job_finished.connect(lambda job, result: add(("finished", job, result)))
+        service.job_failed.connect(lambda job, message: add(("failed", job, message)))
+        service.job_canceled.connect(lambda job: add(("canceled", job, None)))
+        return log
+
+    def of(self, job_id: str, since: int = 0) -> list[tuple[str, object]]:
+        """Return the (event, payload) pairs of ``job_id`` logged at index ``since`` or later."""
+        return [(event, payload) for event, job, payload in self.events[since:] if job == job_id]
+
+    def wait(
+        self, qtbot: object, job_id: str, timeout: int = LONG, since: int = 0
+    ) -> tuple[str, object]:
+        """Process events until ``job_id`` has a terminal event; return the first one."""
+        qtbot.waitUntil(lambda: bool(self.of(job_id, since)), timeout=timeout)  # type: ignore[attr-defined]
+        return self.of(job_id, since)[0]
+
+
+def run_job(
+    qtbot: object, log: EventLog, start: Callable[[], str], timeout: int = LONG
+) -> tuple[str, object]:
+    """Start a job with ``start()`` and return its first terminal (event, payload)."""
+    # Legacy ids repeat within a second (D5): only events logged after this start count.
+    since = len(log.events)
+    return log.wait(qtbot, start(), timeout, since)
+
+
+def finished_registration(outcome: tuple[str, object]) -> RegistrationResult:
+    """Return the RegistrationResult of a finished job, or fail saying how it ended."""
+    event, payload = outcome
+    assert event == "finished", f"registration ended with {event}: {payload}"
+    assert isinstance(payload, RegistrationResult)
+    return payload
+
+
+def failure_messages(outcome: tuple[str, object]) -> list[str]:
+    """Return what the user was told went wrong: the job's error or every per-file reason."""
+    event, payload = outcome
+    if event == "failed":
+        return [str(payload)]
+    assert isinstance(payload, RegistrationResult), f"expected a failure, got {event}: {payload}"
+    return [failure.reason for failure in payload.errors]
+
+
+def images_missing_sidecar_tags(store: ImageStore) -> list[Path]:
+    """Return registered images that lack a tag their ``.txt`` sidecar holds."""
+    missing = []
+    for record in store.search(SearchConditions()):
+        if not record.path.exists():
+            continue
+        if not set(read_sidecars(record.path).tags) <= set(record.tags):
+            missing.append(record.path)
+    return missing
+
+
+def write_image(
+    path: Path, seed: int, mode: str = "RGB", size: tuple[int, int] = (64, 48), **save: Any
+) -> Path:
+    """Write a seeded, blurred noise image in ``mode`` to ``path``; distinct seeds hash apart."""
+    rng = random.Random(seed)
+    grid = Image.frombytes("L", (8, 8), bytes(rng.randrange(256) for _ in range(64)))
+    grey = grid.resize(size, Image.Resampling.BILINEAR)
+    image = Image.merge(
+        "RGB",
+        (
+            grey,
+            grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            grey.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
+        ),
+    )
+    if mode == "I;16":
+        converted = grey.point(lambda value: value * 257, "I").convert("I;16")
+    elif mode == "P":
+        converted = image.quantize(16)
+    else:
+        converted = image.convert(mode)
+    converted.save(path, **save)
+    return path
+
+
+def write_sidecar(image: Path, tags: Sequence[str], caption: str | None = None) -> None:
+    """Write ``<stem>.txt`` (and ``<stem>.caption``) next to ``image``."""
+    image.with_suffix(".txt").write_text(", ".join(tags), encoding="utf-8")
+    if caption is not None:
+        image.with_suffix(".caption").write_text(caption, encoding="utf-8")
+
+
+def copy_images(source: Path, dest: Path, count: int) -> Path:
+    """Copy the first ``count`` images (with sidecars) of ``source``'s top folder to ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    images = sorted(p for p in source.iterdir() if p.suffix.lower() in {".jpg", ".png"})[:count]
+    for image in images:
+        for sibling in (image, image.with_suffix(".txt"), image.with_suffix(".caption")):
+            if sibling.exists():
+                shutil.copy2(sibling, dest / sibling.name)
+    return dest
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRun:
+    """How a helper script ended: its output, or the fact that the watchdog had to kill it."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    hung: bool
+
+    def json_lines(self) -> list[dict[str, object]]:
+        """Return the stdout lines that are JSON objects."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+
+    def describe(self) -> str:
+        """Return a short account for assertion messages."""
+        ending = "hung (killed by the watchdog)" if self.hung else f"exit {self.returncode}"
+        return f"{ending}; stdout tail:\n{self.stdout[-1500:]}\nstderr tail:\n{self.stderr[-1500:]}"
+
+
+def run_script(
+    name: str, *args: object, timeout: float = 90.0, prefix: Sequence[str] = ()
+) -> ScriptRun:
+    """Run tests/scripts/``name`` with this interpreter; a run past ``timeout`` counts as hung."""
+    command = [*prefix, sys.executable, str(SCRIPTS / name), *map(str, args)]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONFAULTHANDLER": "1"}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as expired:
+        return ScriptRun(None, _text(expired.stdout), _text(expired.stderr), hung=True)
+    return ScriptRun(done.returncode, done.stdout, done.stderr, hung=False)
+
+
+def _text(output: bytes | str | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
+def without_file_mode_override() -> list[str]:
+    """Return a command prefix under which file modes are enforced, even for root."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip(
+            "Running as root without setpriv: root ignores file modes and there is no way here "
+            "to drop CAP_DAC_OVERRIDE for a child process; install util-linux's setpriv."
+        )
+    return [setpriv, "--inh-caps", _DAC_CAPS, "--bounding-set", _DAC_CAPS, "--"]

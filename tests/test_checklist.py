@@ -1,0 +1,592 @@
+"""The migration checklist: each stage's gates from real files in a temporary project."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workerkit import stacks
+from workerkit.checklist import (
+    BEGIN_MARKER,
+    END_MARKER,
+    ChecklistReport,
+    Options,
+    Status,
+    add_command,
+    parse_budgets,
+    replace_status_block,
+    run_checklist,
+)
+from workerkit.flags import ENV_VARS
+
+REPO = Path(__file__).resolve().parents[1]
+
+BUDGETS = """\
+## Budgets
+
+```toml
+[shadow]
+min_compared = 3
+
+[budgets.search]
+search = { min_ratio = 1.0 }
+
+[budgets.thumbnail]
+thumbnails = { min_ratio = 4.0 }
+
+[budgets.registration]
+registration = { min_ratio = 1.5 }
+
+[budgets.cancellation]
+gui_blocked = { max = 1.0, unit = "ms" }
+```
+"""
+
+MIGRATION = f"""\
+# Checklist
+
+Text before the block.
+
+{BUDGETS}
+## Status
+
+{BEGIN_MARKER}
+old status
+{END_MARKER}
+
+## After
+Text after the block.
+"""
+
+PASSING_ROWS = {
+    ("search", "search"): ("ms", 12.0, 10.0, 1.2),
+    ("thumbnail", "thumbnails"): ("ms", 500.0, 100.0, 5.0),
+    ("registration", "registration"): ("ms", 300.0, 150.0, 2.0),
+    ("cancellation", "gui_blocked"): ("ms", 2000.0, 0.2, 10000.0),
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return an empty project directory holding MIGRATION.md, made the working directory."""
+    for name in ENV_VARS.values():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "MIGRATION.md").write_text(MIGRATION, encoding="utf-8")
+    return tmp_path
+
+
+def write_flags(project: Path, **flags: str) -> None:
+    """Write workerkit.toml with a [workers] table."""
+    lines = [f'{kind} = "{value}"' for kind, value in flags.items()]
+    (project / "workerkit.toml").write_text("[workers]\n" + "\n".join(lines) + "\n")
+
+
+def write_compare(
+    path: Path,
+    rows: dict[tuple[str, str], tuple[str, float | None, float | None, float | None]],
+    outcomes: Iterable[dict[str, Any]] = (),
+) -> Path:
+    """Write a version-1 compare JSON with these (worker, metric) rows."""
+    document = {
+        "version": 1,
+        "created": "2025-01-01T00:00:00+00:00",
+        "quick": True,
+        "machine": {"cpus": 2},
+        "library": "sample",
+        "rows": [
+            {
+                "worker": worker,
+                "metric": metric,
+                "unit": unit,
+                "legacy": legacy,
+                "simplified": simplified,
+                "floor": None,
+                "ratio": ratio,
+                "better": "lower",
+                "target": None,
+                "met": None,
+            }
+            for (worker, metric), (unit, legacy, simplified, ratio) in rows.items()
+        ],
+        "outcomes": list(outcomes),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def write_shadow(project: Path, kind: str, matches: Iterable[bool]) -> None:
+    """Append one shadow-log record per entry of ``matches``."""
+    with (project / "workerkit-shadow.jsonl").open("a", encoding="utf-8") as log:
+        for number, match in enumerate(matches):
+            record = {
+                "time": "2025-01-01T00:00:00.000+00:00",
+                "kind": kind,
+                "match": match,
+                "legacy_ms": 5.0,
+                "simplified_ms": 4.0,
+                "legacy_job": f"{kind}_{number}",
+                "candidate_job": f"{kind}_c{number}",
+                "differences": [] if match else [f"image {number} missing from simplified"],
+            }
+            log.write(json.dumps(record) + "\n")
+
+
+def write_suite_cache(project: Path, **passed: bool) -> None:
+    """Write cached suite results, as `--run` leaves them, dated now."""
+    cache = {
+        name.replace("_", " "): {
+            "time": "2099-01-01T00:00:00+00:00",
+            "epoch": 4.0e9,
+            "exit_code": 0 if ok else 1,
+            "error": "",
+            "tail": "" if ok else "1 failed, 3 passed",
+            "passed": 4 if ok else 3,
+            "failed": 0 if ok else 1,
+            "skipped": 0,
+        }
+        for name, ok in passed.items()
+    }
+    folder = project / "workerkit-checklist"
+    folder.mkdir(exist_ok=True)
+    (folder / "suites.json").write_text(json.dumps(cache), encoding="utf-8")
+
+
+def make_stage_1_done(project: Path) -> None:
+    """Give the project every fact stage 1 needs."""
+    write_flags(project, search="simplified")
+    write_suite_cache(project, search_contract=True)
+    write_compare(project / "workerkit-compare" / "compare.json", PASSING_ROWS)
+    write_shadow(project, "search", [True] * 3)
+
+
+def gate(report: ChecklistReport, name: str) -> tuple[Status, str]:
+    """Return the status and detail of the gate called ``name``."""
+    for stage in report.stages:
+        for found in stage.gates:
+            if found.name == name:
+                return found.status, found.detail
+    raise AssertionError(f"no gate {name!r} in the report")
+
+
+def check(**options: Any) -> ChecklistReport:
+    """Run the checklist on the working directory."""
+    return run_checklist(Options(env=options.pop("env", {}), **options))
+
+
+def test_checklist_fresh_project_fails_stage_1_with_reasons(project: Path) -> None:
+    report = check()
+
+    assert report.current is not None and report.current.spec.number == 1
+    assert report.claimed == 1
+    assert report.exit_code == 1
+    assert gate(report, "search flag") == (
+        Status.FAIL,
+        "flag search is legacy (default); set WORKERKIT_SEARCH=simplified or "
+        '[workers] search = "simplified" in workerkit.toml',
+    )
+    assert gate(report, "search contract")[0] is Status.NOT_RUN
+    status, detail = gate(report, "search benchmark")
+    assert status is Status.NOT_RUN
+    assert "no compare JSON at workerkit-compare/compare.json" in detail
+    assert gate(report, "search shadow")[0] is Status.FAIL
+
+
+def test_checklist_stage_1_done_exits_0_and_points_at_stage_2(project: Path) -> None:
+    make_stage_1_done(project)
+
+    report = check()
+
+    assert report.stages[0].passed and report.stages[0].claimed
+    assert report.current is not None and report.current.spec.number == 2
+    assert report.claimed == 1
+    assert report.exit_code == 0
+    assert gate(report, "search flag") == (
+        Status.PASS,
+        "simplified (workerkit.toml [workers] search)",
+    )
+    assert gate(report, "search shadow")[1].startswith("3 compared, 0 mismatches")
+    assert (
+        "search 1.20x (legacy 12.0 ms, simplified 10.0 ms)" in gate(report, "search benchmark")[1]
+    )
+
+
+def test_checklist_claiming_stage_2_with_a_mismatch_exits_1(project: Path) -> None:
+    make_stage_1_done(project)
+    write_flags(project, search="simplified", thumbnail="simplified")
+    write_shadow(project, "thumbnail", [True, True, False, True])
+
+    report = check()
+
+    assert report.claimed == 2
+    assert report.exit_code == 1
+    status, detail = gate(report, "thumbnail shadow")
+    assert status is Status.FAIL
+    assert detail == (
+        "1 of 4 compared thumbnail requests mismatched; first at "
+        "workerkit-shadow.jsonl line 6: image 2 missing from simplified"
+    )
+
+
+def test_checklist_skipping_stage_1_fails_on_stage_1(project: Path) -> None:
+    write_flags(project, registration="simplified")
+    write_suite_cache(project, registration_contract=True)
+    write_compare(project / "workerkit-compare" / "compare.json", PASSING_ROWS)
+
+    report = check()
+
+    assert gate(report, "registration flag")[0] is Status.PASS
+    assert report.claimed == 2
+    assert report.current is not None and report.current.spec.number == 1
+    assert report.exit_code == 1
+
+
+def test_checklist_benchmark_below_budget_names_the_ratio(project: Path) -> None:
+    make_stage_1_done(project)
+    write_compare(
+        project / "workerkit-compare" / "compare.json",
+        {("search", "search"): ("ms", 8.0, 10.0, 0.8)},
+    )
+
+    report = check()
+
+    status, detail = gate(report, "search benchmark")
+    assert status is Status.FAIL
+    assert detail.startswith(
+        "search/search is 0.80x (legacy 8.0 ms, simplified 10.0 ms), needs >= 1x"
+    )
+    assert report.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("row", "outcomes", "reason"),
+    [
+        (None, [], "the compare run has no search/search row"),
+        (("ms", None, 10.0, None), [], "search/search has no ratio (legacy None, simplified 10.0)"),
+        (
+            ("ms", 12.0, 10.0, 1.2),
+            [{"worker": "search", "stack": "simplified", "runs": 3, "hangs": 1, "crashes": 0}],
+            "simplified search: 1 hangs in 3 runs",
+        ),
+    ],
+)
+def test_checklist_benchmark_without_a_usable_row_fails(
+    project: Path,
+    row: tuple[str, float | None, float, float | None] | None,
+    outcomes: list[dict[str, Any]],
+    reason: str,
+) -> None:
+    rows = {} if row is None else {("search", "search"): row}
+    write_compare(project / "workerkit-compare" / "compare.json", rows, outcomes)
+
+    status, detail = gate(check(), "search benchmark")
+
+    assert status is Status.FAIL
+    assert reason in detail
+
+
+def test_checklist_limit_budget_checks_the_simplified_value_and_unit(project: Path) -> None:
+    path = project / "c.json"
+    write_compare(path, {("cancellation", "gui_blocked"): ("ms", 2000.0, 1.5, 1333.0)})
+    assert gate(check(compare=path), "cancellation benchmark")[1].startswith(
+        "cancellation/gui_blocked is 1.5 ms, needs <= 1 ms"
+    )
+
+    write_compare(path, {("cancellation", "gui_blocked"): ("s", 2.0, 0.0005, 4000.0)})
+    assert (
+        "cancellation/gui_blocked is measured in 's', the budget in 'ms'"
+        in gate(check(compare=path), "cancellation benchmark")[1]
+    )
+
+
+def test_checklist_compare_folder_uses_the_newest_json(project: Path) -> None:
+    folder = project / "runs"
+    old = write_compare(folder / "a.json", {("search", "search"): ("ms", 8.0, 10.0, 0.8)})
+    new = write_compare(folder / "b.json", {("search", "search"): ("ms", 12.0, 10.0, 1.2)})
+    os.utime(old, (2_000_000_000, 2_000_000_000))
+    os.utime(new, (1_000_000_000, 1_000_000_000))
+
+    status, detail = gate(check(compare=folder), "search benchmark")
+
+    assert status is Status.FAIL
+    assert "a.json" in detail
+
+
+def test_checklist_shadow_flag_does_not_count(project: Path) -> None:
+    write_flags(project, search="simplified")
+
+    report = check(env={"WORKERKIT_SEARCH": "shadow"})
+
+    assert gate(report, "search flag") == (
+        Status.FAIL,
+        "flag search is shadow (environment WORKERKIT_SEARCH); shadow mode still serves legacy "
+        "results; set WORKERKIT_SEARCH=simplified (the environment overrides workerkit.toml)",
+    )
+    assert report.claimed == 1
+
+
+def test_checklist_shadow_needs_min_compared_requests(project: Path) -> None:
+    write_shadow(project, "search", [True, True])
+    write_shadow(project, "thumbnail", [True] * 5)
+
+    status, detail = gate(check(), "search shadow")
+
+    assert status is Status.FAIL
+    assert detail == (
+        "only 2 compared search requests in workerkit-shadow.jsonl, 3 needed; "
+        "keep WORKERKIT_SEARCH=shadow longer"
+    )
+
+
+def test_checklist_shadow_log_with_a_broken_line_fails_the_gate(project: Path) -> None:
+    write_shadow(project, "search", [True] * 3)
+    with (project / "workerkit-shadow.jsonl").open("a") as log:
+        log.write("{not json\n")
+
+    status, detail = gate(check(), "search shadow")
+
+    assert status is Status.FAIL
+    assert detail.startswith("shadow log workerkit-shadow.jsonl, line 4 is not JSON")
+
+
+def test_checklist_bad_flag_file_fails_every_flag_gate(project: Path) -> None:
+    write_flags(project, registration="shadow")
+
+    report = check()
+
+    status, detail = gate(report, "search flag")
+    assert status is Status.FAIL
+    assert detail.startswith("the flags cannot be read: The registration flag")
+
+
+def test_checklist_legacy_route_lists_every_source_that_says_legacy(project: Path) -> None:
+    write_flags(project, annotation="legacy")
+    (project / "workerkit").mkdir()
+    (project / "workerkit" / "service.py").write_text('DEFAULT_STACK = "legacy"\n')
+
+    status, detail = gate(
+        check(env={"WORKERKIT_ANNOTATION": "simplified"}), "annotation cannot reach legacy"
+    )
+
+    assert status is Status.FAIL
+    assert detail.startswith(
+        "annotation can still run on legacy: workerkit.flags default says legacy; "
+        "workerkit/service.py DEFAULT_STACK says legacy; "
+        "workerkit.toml [workers] annotation says legacy."
+    )
+
+
+def test_checklist_legacy_route_passes_when_every_source_says_simplified(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workerkit import flags
+
+    write_flags(project, search="simplified")
+    monkeypatch.setattr(flags, "DEFAULT_VALUE", "simplified")
+
+    status, detail = gate(
+        check(env={"WORKERKIT_SEARCH": "simplified"}), "search cannot reach legacy"
+    )
+
+    assert status is Status.PASS
+    assert detail == (
+        "every source says simplified: workerkit.flags default, environment WORKERKIT_SEARCH, "
+        "workerkit.toml [workers] search"
+    )
+
+
+def test_checklist_unregistered_legacy_claims_stage_4(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stacks, "STACKS", ("simplified",))
+
+    report = check()
+
+    assert gate(report, "search cannot reach legacy") == (
+        Status.PASS,
+        "the legacy stack is no longer registered in workerkit.stacks",
+    )
+    assert report.stages[3].claimed
+    assert report.claimed == 4
+    assert report.exit_code == 1
+
+
+def test_checklist_stale_cached_suite_is_not_run(project: Path) -> None:
+    write_suite_cache(project, search_contract=True)
+    cache = project / "workerkit-checklist" / "suites.json"
+    data = json.loads(cache.read_text())
+    data["search contract"]["epoch"] = 1_000_000.0
+    cache.write_text(json.dumps(data))
+    (project / "simplified").mkdir()
+    (project / "simplified" / "search.py").write_text("x = 1\n")
+
+    status, detail = gate(check(), "search contract")
+
+    assert status is Status.NOT_RUN
+    assert "is older than simplified/search.py" in detail
+
+
+def test_checklist_failed_cached_suite_reports_the_command(project: Path) -> None:
+    write_suite_cache(project, search_contract=False)
+
+    status, detail = gate(check(), "search contract")
+
+    assert status is Status.FAIL
+    assert detail.startswith(
+        'pytest tests/contract -k "simplified and search" exited 1: 3 passed, 1 failed, 0 skipped'
+    )
+
+
+FAKE_CONTRACT = """\
+import pytest
+
+
+@pytest.mark.parametrize("stack", ["legacy", "simplified"])
+@pytest.mark.parametrize("kind", ["search", "thumbnail"])
+def test_contract_kind(stack, kind):
+    assert not (stack == "simplified" and kind == "thumbnail")
+
+
+@pytest.mark.parametrize("stack", ["simplified"])
+def test_contract_research_only(stack):
+    assert False
+"""
+
+FAKE_COMPARE = """\
+import json, sys
+args = sys.argv[1:]
+worker, out = args[args.index("--workers") + 1], args[args.index("--json") + 1]
+rows = [{"worker": worker, "metric": worker, "unit": "ms", "legacy": 20.0,
+         "simplified": 10.0, "floor": None, "ratio": 2.0, "better": "lower",
+         "target": None, "met": None}]
+json.dump({"version": 1, "created": "now", "quick": "--quick" in args, "machine": {},
+           "library": "x", "rows": rows, "outcomes": []}, open(out, "w"))
+"""
+
+
+def test_checklist_run_runs_the_selected_tests_and_compares(project: Path) -> None:
+    contract = project / "tests" / "contract"
+    contract.mkdir(parents=True)
+    (contract / "test_fake_contract.py").write_text(FAKE_CONTRACT)
+    script = project / "fake_compare.py"
+    script.write_text(FAKE_COMPARE)
+    options = {"compare_command": (sys.executable, str(script))}
+
+    report = check(run=True, **options)
+
+    status, detail = gate(report, "search contract")
+    assert status is Status.PASS, detail
+    assert detail.startswith("1 passed, 0 failed, 0 skipped")
+    status, detail = gate(report, "thumbnail contract")
+    assert status is Status.FAIL
+    assert "exited 1: 0 passed, 1 failed" in detail
+    assert gate(report, "registration contract")[1].startswith(
+        "no test id under tests/contract names 'simplified' and 'registration'"
+    )
+    assert gate(report, "search benchmark")[0] is Status.PASS
+    assert "quick" in gate(report, "search benchmark")[1]
+    assert (project / "workerkit-checklist" / "compare-search.json").is_file()
+
+    cached = check()
+    assert gate(cached, "search contract")[0] is Status.PASS
+    assert gate(cached, "thumbnail contract")[0] is Status.FAIL
+
+
+def test_checklist_update_rewrites_only_the_status_block(project: Path) -> None:
+    path = project / "MIGRATION.md"
+    original = path.read_bytes()
+    make_stage_1_done(project)
+
+    parser = argparse.ArgumentParser()
+    add_command(parser.add_subparsers())
+    args = parser.parse_args(["checklist", "--update"])
+    assert args.handler(args) == 0
+
+    updated = path.read_bytes()
+    head, _, rest = original.partition(BEGIN_MARKER.encode())
+    _, _, tail = rest.partition(END_MARKER.encode())
+    assert updated.startswith(head + BEGIN_MARKER.encode())
+    assert updated.endswith(END_MARKER.encode() + tail)
+    block = updated[len(head) : len(updated) - len(tail)].decode()
+    assert "old status" not in block
+    assert "| 1 | search flag | pass | simplified (workerkit.toml [workers] search) |" in block
+    assert "claimed stage: 1" in block
+
+
+def test_checklist_update_twice_with_the_same_facts_changes_nothing(project: Path) -> None:
+    path = project / "MIGRATION.md"
+    report = check()
+    once = replace_status_block(path.read_text(), report.status_block())
+
+    assert replace_status_block(once, check().status_block()) == once
+
+
+def test_checklist_status_block_without_markers_raises(project: Path) -> None:
+    with pytest.raises(ValueError, match="Expected one <!-- checklist:begin --> followed by one"):
+        replace_status_block("# no markers\n", "block\n")
+
+
+def test_checklist_budgets_block_errors_name_the_fix() -> None:
+    with pytest.raises(ValueError, match="has no ```toml block under a '## Budgets' heading"):
+        parse_budgets("# nothing\n")
+    both = BUDGETS.replace("{ min_ratio = 1.0 }", "{ min_ratio = 1.0, max = 2 }")
+    with pytest.raises(ValueError, match="must hold exactly one of min_ratio or max"):
+        parse_budgets(both)
+
+
+def test_checklist_repository_budgets_match_the_issue_targets() -> None:
+    budgets = parse_budgets((REPO / "MIGRATION.md").read_text(encoding="utf-8"))
+
+    limits = {(b.worker, b.metric): (b.min_ratio, b.max_value, b.unit) for b in budgets.metrics}
+    assert limits == {
+        ("plumbing", "round_trip"): (2.0, None, None),
+        ("plumbing", "burst"): (1.8, None, None),
+        ("registration", "registration"): (1.5, None, None),
+        ("search", "search"): (1.0, None, None),
+        ("thumbnail", "thumbnails"): (4.0, None, None),
+        ("annotation", "annotation"): (6.0, None, None),
+        ("cancellation", "gui_blocked"): (None, 1.0, "ms"),
+        ("cancellation", "latency_p95"): (None, 50.0, "ms"),
+    }
+    assert budgets.min_compared == 50
+
+
+def test_checklist_command_runs_without_qt(project: Path) -> None:
+    make_stage_1_done(project)
+    program = textwrap.dedent(
+        """
+        import argparse, sys
+        from workerkit.checklist import add_command
+        parser = argparse.ArgumentParser()
+        add_command(parser.add_subparsers())
+        args = parser.parse_args(["checklist", "--migration", "MIGRATION.md"])
+        code = args.handler(args)
+        print("qt loaded:", any(name.startswith("PySide6") for name in sys.modules))
+        sys.exit(code)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
+
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "qt loaded: False" in done.stdout
+    assert "Stage 1 - proof of concept: search [PASS, claimed]" in done.stdout
+    assert "current stage: 2 (thumbnails and registration)" in done.stdout

@@ -1,0 +1,379 @@
+"""Shadow mode: the GUI sees legacy results while a hidden simplified candidate is compared."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QPixmap
+
+import workerkit.shadow
+from simplified.backend import SimplifiedBackend
+from simplified.job import JobControl, Work
+from simplified.token import JobCanceled
+from workerkit.conditions import SearchConditions
+from workerkit.requests import JobRequest
+from workerkit.results import SearchResult, ThumbnailResult
+from workerkit.service import WorkerService
+from workerkit.shadow import (
+    DEFAULT_SHADOW_LOG,
+    MAX_DIFFERENCES,
+    Observation,
+    ShadowStats,
+    compare_observations,
+    read_shadow_log,
+    summarize_shadow_log,
+)
+from workerkit.store import ImageStore
+
+pytestmark = pytest.mark.timeout(120)
+
+LONG = 60_000
+LEGACY_ID = re.compile(r"^(search|thumbnail)_\d+$")
+CANDIDATE_ID = re.compile(r"^(search|thumbnail)_[0-9a-f]{32}$")
+THUMB_SIZE = QSize(96, 96)
+
+
+class DroppingBackend(SimplifiedBackend):
+    """A broken candidate: its searches lose their first record."""
+
+    def _work_for(self, request: JobRequest) -> Work:
+        work = super()._work_for(request)
+
+        def dropped(control: JobControl) -> object:
+            result = work(control)
+            if isinstance(result, SearchResult):
+                kept = result.image_metadata[1:]
+                return replace(result, image_metadata=kept, total_count=len(kept))
+            return result
+
+        return dropped
+
+
+class FailingBackend(SimplifiedBackend):
+    """A broken candidate: every job raises."""
+
+    def _work_for(self, request: JobRequest) -> Work:
+        def fail(_control: JobControl) -> object:
+            raise RuntimeError("candidate exploded")
+
+        return fail
+
+
+class CancelingBackend(SimplifiedBackend):
+    """A candidate whose every job ends canceled, as a superseded job does."""
+
+    def _work_for(self, request: JobRequest) -> Work:
+        def cancel(_control: JobControl) -> object:
+            raise JobCanceled
+
+        return cancel
+
+
+class Run:
+    """Record one service's UI job results and shadow records."""
+
+    def __init__(self, service: WorkerService) -> None:
+        self.service = service
+        self.finished: dict[str, object] = {}
+        self.records: list[dict[str, Any]] = []
+        service.job_finished.connect(lambda job_id, r: self.finished.__setitem__(job_id, r))
+        service.shadow_compared.connect(self.records.append)
+
+    def until_compared(self, qtbot, job_id: str, count: int = 1) -> dict[str, Any]:
+        """Wait for the UI result of ``job_id`` and the ``count``-th shadow record."""
+        qtbot.waitUntil(
+            lambda: job_id in self.finished and len(self.records) >= count, timeout=LONG
+        )
+        return self.records[count - 1]
+
+
+@pytest.fixture
+def shadow_log(tmp_path: Path) -> Path:
+    """Return where this test's shadow records go."""
+    return tmp_path / "shadow.jsonl"
+
+
+@pytest.fixture
+def shadowed(
+    make_service: Callable[..., WorkerService], registered_store: ImageStore, shadow_log: Path
+) -> Callable[..., WorkerService]:
+    """Build a legacy service with search and thumbnail in shadow mode, on the sample library."""
+
+    def build(candidate: type[SimplifiedBackend] | None = None) -> WorkerService:
+        service = make_service(
+            registered_store, "legacy", shadow_log=shadow_log, shadow_candidate=candidate
+        )
+        service.set_backend("search", "shadow")
+        service.set_backend("thumbnail", "shadow")
+        return service
+
+    return build
+
+
+def test_shadow_search_delivers_the_legacy_result_and_logs_a_match(
+    qtbot, shadowed: Callable[..., WorkerService], registered_store: ImageStore, shadow_log: Path
+) -> None:
+    service = shadowed()
+    run = Run(service)
+    conditions = SearchConditions(min_width=800)
+    job_id = service.start_search(conditions)
+    record = run.until_compared(qtbot, job_id)
+    result = run.finished[job_id]
+    assert LEGACY_ID.match(job_id)
+    assert isinstance(result, SearchResult)
+    assert result.image_metadata == registered_store.search(conditions)
+    assert result.total_count > 0
+    assert record["kind"] == "search" and record["match"] is True
+    assert record["differences"] == []
+    assert record["legacy_job"] == job_id
+    assert CANDIDATE_ID.match(record["candidate_job"])
+    assert record["legacy_ms"] > 0 and record["simplified_ms"] > 0
+    assert datetime.fromisoformat(record["time"]).utcoffset() == UTC.utcoffset(None)
+    assert read_shadow_log(shadow_log) == [record]
+    assert summarize_shadow_log(shadow_log, "search") == (1, 0)
+    assert service.shadow_stats() == ShadowStats(compared=1, matched=1)
+    assert service.get_service_summary()["shadow"]["stats"]["matched"] == 1
+
+
+def test_shadow_thumbnails_deliver_legacy_pixmaps_and_log_a_match(
+    qtbot, shadowed: Callable[..., WorkerService], registered_store: ImageStore, shadow_log: Path
+) -> None:
+    service = shadowed()
+    run = Run(service)
+    records = registered_store.search(SearchConditions(limit=6))
+    job_id = service.start_thumbnail_loading(records, THUMB_SIZE)
+    record = run.until_compared(qtbot, job_id)
+    result = run.finished[job_id]
+    assert isinstance(result, ThumbnailResult)
+    assert [image_id for image_id, _ in result.loaded_thumbnails] == [r.id for r in records]
+    assert all(isinstance(p, QPixmap) for _, p in result.loaded_thumbnails)
+    assert (record["kind"], record["match"], record["legacy_job"]) == ("thumbnail", True, job_id)
+    assert summarize_shadow_log(shadow_log, "thumbnail") == (1, 0)
+    assert summarize_shadow_log(shadow_log, "search") == (0, 0)
+    assert service.shadow_stats() == ShadowStats(compared=1, matched=1)
+
+
+def test_shadow_candidate_that_drops_a_record_is_logged_as_a_mismatch(
+    qtbot, shadowed: Callable[..., WorkerService], registered_store: ImageStore, shadow_log: Path
+) -> None:
+    service = shadowed(DroppingBackend)
+    run = Run(service)
+    conditions = SearchConditions(min_width=800)
+    expected = registered_store.search(conditions)
+    job_id = service.start_search(conditions)
+    record = run.until_compared(qtbot, job_id)
+    assert run.finished[job_id].image_metadata == expected  # the GUI still gets legacy's
+    assert record["match"] is False
+    assert record["differences"] == [
+        f"total_count: legacy {len(expected)}, simplified {len(expected) - 1}",
+        f"image {expected[0].id} missing from simplified",
+    ]
+    assert read_shadow_log(shadow_log) == [record]
+    assert summarize_shadow_log(shadow_log, "search") == (1, 1)
+    assert service.shadow_stats() == ShadowStats(compared=1, mismatched=1)
+
+
+def test_shadow_failing_candidate_is_logged_as_a_mismatch_and_counted(
+    qtbot, shadowed: Callable[..., WorkerService], shadow_log: Path
+) -> None:
+    service = shadowed(FailingBackend)
+    run = Run(service)
+    job_id = service.start_search(SearchConditions())
+    record = run.until_compared(qtbot, job_id)
+    assert isinstance(run.finished[job_id], SearchResult)
+    assert (record["match"], record["differences"]) == (
+        False,
+        ["candidate failed: candidate exploded"],
+    )
+    assert service.shadow_stats() == ShadowStats(compared=1, mismatched=1, candidate_failed=1)
+    assert summarize_shadow_log(shadow_log, "search") == (1, 1)
+
+
+def test_shadow_canceled_candidate_is_skipped_and_not_logged(
+    qtbot, shadowed: Callable[..., WorkerService], shadow_log: Path
+) -> None:
+    service = shadowed(CancelingBackend)
+    run = Run(service)
+    job_id = service.start_search(SearchConditions())
+    qtbot.waitUntil(
+        lambda: job_id in run.finished and service.shadow_stats().skipped == 1, timeout=LONG
+    )
+    assert service.shadow_stats() == ShadowStats(skipped=1)
+    assert run.records == []
+    assert not shadow_log.exists()
+
+
+def test_shadow_canceled_legacy_job_cancels_the_candidate_and_is_skipped(
+    qtbot, shadowed: Callable[..., WorkerService], shadow_log: Path
+) -> None:
+    service = shadowed()
+    run = Run(service)
+    job_id = service.start_search(SearchConditions())
+    # No event has been processed since the start: both jobs are still in flight.
+    assert service.cancel_search(job_id)
+    candidate = lambda: service.get_service_summary()["shadow"]["candidate"]  # noqa: E731
+    qtbot.waitUntil(lambda: candidate()["active_worker_ids"] == [], timeout=LONG)
+    assert service.shadow_stats() == ShadowStats(skipped=1)
+    assert run.records == []
+    assert not shadow_log.exists()
+
+
+def database_state(path: Path, observer: sqlite3.Connection) -> dict[str, object]:
+    """Return the files' hashes, every table's row count and the observer's data_version."""
+    files = {
+        name: hashlib.sha256(file.read_bytes()).hexdigest()
+        for name in (path.name, f"{path.name}-wal")
+        if (file := path.with_name(name)).exists()
+    }
+    tables = [
+        row[0] for row in observer.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    ]
+    counts = {t: observer.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    version = observer.execute("PRAGMA data_version").fetchone()[0]
+    return {"files": files, "counts": counts, "data_version": version}
+
+
+def test_shadow_never_writes_to_the_database(
+    qtbot, shadowed: Callable[..., WorkerService], registered_store: ImageStore
+) -> None:
+    service = shadowed()
+    run = Run(service)
+    observer = sqlite3.connect(registered_store.path)
+    try:
+        before = database_state(registered_store.path, observer)
+        search = service.start_search(SearchConditions(limit=5))
+        run.until_compared(qtbot, search, 1)
+        thumbs = service.start_thumbnail_loading(run.finished[search].image_metadata, THUMB_SIZE)
+        run.until_compared(qtbot, thumbs, 2)
+        after = database_state(registered_store.path, observer)
+    finally:
+        observer.close()
+    assert [r["match"] for r in run.records] == [True, True]
+    assert before["counts"]["images"] > 0
+    assert after == before
+
+
+def test_shadow_candidate_events_never_reach_ui_signals(
+    qtbot, shadowed: Callable[..., WorkerService], registered_store: ImageStore
+) -> None:
+    service = shadowed()
+    run = Run(service)
+    events: list[tuple[str, tuple[object, ...]]] = []
+    for name in UI_SIGNALS:
+        getattr(service, name).connect(lambda *args, name=name: events.append((name, args)))
+    search = service.start_search(SearchConditions(limit=4))
+    run.until_compared(qtbot, search, 1)
+    thumbs = service.start_thumbnail_loading(run.finished[search].image_metadata, THUMB_SIZE)
+    run.until_compared(qtbot, thumbs, 2)
+    qtbot.waitUntil(lambda: service.get_active_worker_count() == 0, timeout=LONG)
+    job_ids = {a for _, args in events for a in args if isinstance(a, str) and "_" in a}
+    assert job_ids == {search, thumbs}
+    assert not {r["candidate_job"] for r in run.records} & job_ids
+    names = [name for name, _ in events]
+    assert names.count("search_started") == names.count("search_finished") == 1
+    assert names.count("thumbnail_started") == names.count("thumbnail_finished") == 1
+    assert names.count("job_finished") == 2
+    counts = [args[0] for name, args in events if name == "active_worker_count_changed"]
+    assert set(counts) == {0, 1}
+    assert names.count("all_workers_finished") == 2
+    assert service.get_service_summary()["stacks"].keys() == {"legacy"}
+
+
+UI_SIGNALS = (
+    *(
+        f"{word}_{event}"
+        for word in ("search", "thumbnail", "batch_registration", "annotation")
+        for event in ("started", "finished", "error", "canceled")
+    ),
+    "worker_progress_updated",
+    "worker_batch_progress",
+    "active_worker_count_changed",
+    "all_workers_finished",
+    "job_finished",
+    "job_failed",
+    "job_canceled",
+    "thumbnails_loaded",
+)
+
+
+def test_shadow_comparison_runs_off_the_gui_thread(
+    qtbot, shadowed: Callable[..., WorkerService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[int] = []
+    original = workerkit.shadow.compare_observations
+
+    def spy(legacy: Observation, candidate: Observation) -> list[str]:
+        threads.append(threading.get_ident())
+        return original(legacy, candidate)
+
+    monkeypatch.setattr(workerkit.shadow, "compare_observations", spy)
+    service = shadowed()
+    run = Run(service)
+    run.until_compared(qtbot, service.start_search(SearchConditions(limit=3)))
+    assert len(threads) == 1
+    assert threads[0] != threading.get_ident()
+
+
+def test_shadow_log_defaults_to_the_working_directory(
+    make_service: Callable[..., WorkerService],
+    store: ImageStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    service = make_service(store, "legacy")
+    assert DEFAULT_SHADOW_LOG == "workerkit-shadow.jsonl"
+    assert service.shadow_log == tmp_path / DEFAULT_SHADOW_LOG
+    assert service.shadow_stats() == ShadowStats()
+
+
+# --- comparison and log helpers, no Qt ------------------------------------------------------
+
+
+def observation(*items: tuple[int, ...], total: int | None = None) -> Observation:
+    """Return a finished observation of ``items``."""
+    return Observation("job", "finished", 1.0, items, total)
+
+
+def test_shadow_compare_reports_order_and_size_differences() -> None:
+    assert compare_observations(observation((1,), (2,)), observation((2,), (1,))) == [
+        "order differs at 0: legacy image 1, simplified 2"
+    ]
+    legacy = observation((1, 96, 64), (2, 96, 72))
+    candidate = observation((1, 96, 64), (2, 96, 71), (3, 10, 10))
+    assert compare_observations(legacy, candidate) == [
+        "image 3 only in simplified",
+        "image 2: legacy 96x72, simplified 96x71",
+    ]
+    assert compare_observations(legacy, legacy) == []
+
+
+def test_shadow_compare_keeps_at_most_ten_differences() -> None:
+    legacy = observation(*((i,) for i in range(25)), total=25)
+    differences = compare_observations(legacy, observation(total=0))
+    assert len(differences) == MAX_DIFFERENCES
+    assert differences[0] == "total_count: legacy 25, simplified 0"
+    assert differences[-1] == "... and 17 more differences"
+
+
+def test_shadow_log_reader_names_a_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    good = {"kind": "search", "match": False}
+    path.write_text(json.dumps(good) + "\n\n{not json\n", encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        read_shadow_log(path)
+    assert str(raised.value).startswith(f"Shadow log {path}, line 3: expected one JSON object")
+    assert read_shadow_log(tmp_path / "absent.jsonl") == []
+    path.write_text(json.dumps(good) + "\n", encoding="utf-8")
+    assert summarize_shadow_log(path, "search") == (1, 1)

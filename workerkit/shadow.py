@@ -1,0 +1,462 @@
+"""Shadow mode (the Scientist pattern): show legacy results, run simplified unseen, compare.
+
+Only read-only kinds (search, thumbnail) may run in shadow mode. The legacy job
+is the one the GUI sees. The candidate runs on a private backend whose signals
+reach only the ShadowRunner, never the service's UI signals. Comparison and log
+writing run on a one-thread pool, off the GUI thread.
+
+What ends a pair, and how it is counted:
+
+- both finished: compared, logged, matched or mismatched;
+- candidate failed (or did not start), legacy finished: logged with ``match``
+  false and the reason in ``differences``; counted compared, mismatched and
+  candidate_failed;
+- legacy failed or canceled: not logged (the GUI got no result to compare),
+  the candidate is canceled, counted skipped;
+- candidate canceled (superseded by a newer job of its kind), legacy finished:
+  not logged, counted skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal, Slot
+
+from workerkit.backend import Backend, JobContext
+from workerkit.kinds import READ_ONLY_KINDS, Kind
+from workerkit.requests import JobRequest
+from workerkit.results import SearchResult, ThumbnailResult
+from workerkit.stacks import backend_class
+
+__all__ = [
+    "CANDIDATE_STACK",
+    "DEFAULT_SHADOW_LOG",
+    "MAX_DIFFERENCES",
+    "CandidateFactory",
+    "Observation",
+    "ShadowRunner",
+    "ShadowStats",
+    "compare_observations",
+    "observe",
+    "read_shadow_log",
+    "summarize_shadow_log",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SHADOW_LOG = "workerkit-shadow.jsonl"
+MAX_DIFFERENCES = 10
+CANDIDATE_STACK = "simplified"
+
+Outcome = Literal["finished", "failed", "canceled"]
+CandidateFactory = Callable[[JobContext, QObject | None], Backend]
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowStats:
+    """Count what shadow mode did: pairs compared (matched or not), failed candidates, skips."""
+
+    compared: int = 0
+    matched: int = 0
+    mismatched: int = 0
+    candidate_failed: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """Hold one side of a pair as plain values that any thread may read.
+
+    ``items`` is one tuple per result entry, keyed by image id first: ``(id,)``
+    for a search, ``(id, width, height)`` for a thumbnail.
+    """
+
+    job_id: str
+    outcome: Outcome
+    elapsed_ms: float
+    items: tuple[tuple[int, ...], ...] = ()
+    total: int | None = None
+    error: str | None = None
+
+
+def observe(job_id: str, elapsed_ms: float, result: object) -> Observation:
+    """Reduce a finished job's result to an Observation; call on the GUI thread (QPixmap)."""
+    match result:
+        case SearchResult(image_metadata=records, total_count=total):
+            return Observation(
+                job_id, "finished", elapsed_ms, tuple((r.id,) for r in records), total
+            )
+        case ThumbnailResult(loaded_thumbnails=loaded):
+            items = tuple((image_id, p.width(), p.height()) for image_id, p in loaded)
+            return Observation(job_id, "finished", elapsed_ms, items)
+    return Observation(
+        job_id,
+        "failed",
+        elapsed_ms,
+        error=f"expected a SearchResult or ThumbnailResult, got a {type(result).__name__}",
+    )
+
+
+def compare_observations(legacy: Observation, candidate: Observation) -> list[str]:
+    """Return short descriptions of how the candidate differs from legacy (empty if it does not)."""
+    if candidate.outcome != "finished":
+        return [f"candidate {candidate.outcome}: {candidate.error}"]
+    differences: list[str] = []
+    if legacy.total != candidate.total:
+        differences.append(f"total_count: legacy {legacy.total}, simplified {candidate.total}")
+    differences += _item_differences(legacy.items, candidate.items)
+    return _capped(differences)
+
+
+def _item_differences(
+    legacy: Sequence[tuple[int, ...]], candidate: Sequence[tuple[int, ...]]
+) -> list[str]:
+    old = {item[0]: item for item in legacy}
+    new = {item[0]: item for item in candidate}
+    differences = [f"image {key} missing from simplified" for key in old if key not in new]
+    differences += [f"image {key} only in simplified" for key in new if key not in old]
+    differences += [
+        f"image {key}: legacy {_size(old[key])}, simplified {_size(new[key])}"
+        for key in old
+        if key in new and old[key] != new[key]
+    ]
+    if not differences and list(legacy) != list(candidate):
+        differences.append(_first_order_difference(legacy, candidate))
+    return differences
+
+
+def _size(item: tuple[int, ...]) -> str:
+    return "x".join(str(value) for value in item[1:])
+
+
+def _first_order_difference(
+    legacy: Sequence[tuple[int, ...]], candidate: Sequence[tuple[int, ...]]
+) -> str:
+    for position, (old, new) in enumerate(zip(legacy, candidate, strict=False)):
+        if old != new:
+            return f"order differs at {position}: legacy image {old[0]}, simplified {new[0]}"
+    return f"length differs: legacy {len(legacy)} entries, simplified {len(candidate)}"
+
+
+def _capped(differences: list[str]) -> list[str]:
+    if len(differences) <= MAX_DIFFERENCES:
+        return differences
+    kept = MAX_DIFFERENCES - 1
+    return [*differences[:kept], f"... and {len(differences) - kept} more differences"]
+
+
+def make_record(
+    kind: Kind, legacy: Observation, candidate: Observation, differences: list[str]
+) -> dict[str, Any]:
+    """Return the JSON-friendly log record of one comparison."""
+    return {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "kind": kind.value,
+        "match": not differences,
+        "legacy_ms": round(legacy.elapsed_ms, 3),
+        "simplified_ms": round(candidate.elapsed_ms, 3),
+        "legacy_job": legacy.job_id,
+        "candidate_job": candidate.job_id,
+        "differences": differences,
+    }
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Append ``record`` to the JSON-lines log at ``path`` in one write."""
+    with path.open("a", encoding="utf-8") as log:
+        log.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def read_shadow_log(path: Path) -> list[dict[str, Any]]:
+    """Return every record of the shadow log at ``path``; a missing log holds none."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            records.append(_parse_line(path, number, line))
+    return records
+
+
+def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"Shadow log {path}, line {number}: expected one JSON object, got invalid JSON "
+            f"({exc.msg}); remove or fix that line."
+        ) from None
+    if not isinstance(record, dict) or "kind" not in record or "match" not in record:
+        raise ValueError(
+            f"Shadow log {path}, line {number}: expected an object with 'kind' and 'match'; "
+            "remove or fix that line."
+        )
+    return record
+
+
+def summarize_shadow_log(path: Path, kind: Kind | str) -> tuple[int, int]:
+    """Return (compared, mismatches) of ``kind`` in the shadow log at ``path``."""
+    name = Kind.parse(kind).value if isinstance(kind, str) else kind.value
+    records = [r for r in read_shadow_log(path) if r["kind"] == name]
+    return len(records), sum(not r["match"] for r in records)
+
+
+# --- running pairs ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Pair:
+    """One shadow job: the legacy job the GUI sees and its unseen candidate."""
+
+    kind: Kind
+    legacy_id: str
+    legacy_started: float
+    candidate_started: float
+    candidate_id: str = ""
+    legacy: Observation | None = None
+    candidate: Observation | None = None
+
+
+@dataclass(slots=True)
+class _Comparison:
+    """What crosses to the comparison thread and back."""
+
+    kind: Kind
+    legacy: Observation
+    candidate: Observation
+    log_path: Path
+    record: dict[str, Any] = field(default_factory=dict)
+    log_error: str | None = None
+
+
+class _ComparisonSignals(QObject):
+    """Carry a finished comparison from the pool thread back to the GUI thread."""
+
+    done = Signal(object)
+
+
+class _CompareJob(QRunnable):
+    """Compare one pair and append its record to the log, on a pool thread."""
+
+    def __init__(self, comparison: _Comparison, signals: _ComparisonSignals) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._comparison = comparison
+        self._signals = signals
+
+    def run(self) -> None:
+        """Compare and write; Qt calls this on a pool thread, so it cannot be renamed."""
+        c = self._comparison
+        differences = compare_observations(c.legacy, c.candidate)
+        c.record = make_record(c.kind, c.legacy, c.candidate, differences)
+        try:
+            append_record(c.log_path, c.record)
+        except OSError as exc:
+            c.log_error = f"cannot append to shadow log {c.log_path}: {exc.strerror or exc}"
+        self._signals.done.emit(c)
+
+
+class ShadowRunner(QObject):
+    """Run read-only jobs on the legacy stack for the GUI and on a private candidate to compare."""
+
+    compared = Signal(object)
+
+    def __init__(
+        self,
+        context: JobContext,
+        legacy: Backend,
+        log_path: Path,
+        *,
+        candidate_factory: CandidateFactory | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.log_path = Path(log_path)
+        self._legacy = legacy
+        factory = candidate_factory or backend_class(CANDIDATE_STACK)
+        # Owned here and connected only here: no candidate event can reach a UI signal.
+        self.candidate = factory(context, self)
+        self._by_legacy: dict[str, list[_Pair]] = {}
+        self._by_candidate: dict[str, _Pair] = {}
+        self._stats = ShadowStats()
+        self._closed = False
+        self._signals = _ComparisonSignals(self)
+        self._signals.done.connect(self._on_compared)
+        # One thread: comparisons are short, and log lines stay in completion order.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self.destroyed.connect(_drain_on_destroy(self._pool))
+        self._connect()
+
+    def start(self, request: JobRequest) -> str:
+        """Start ``request`` on legacy (its id is returned) and on the candidate."""
+        if request.kind not in READ_ONLY_KINDS:
+            raise ValueError(
+                f"Shadow mode runs only read-only kinds ({', '.join(sorted(READ_ONLY_KINDS))}); "
+                f"a {request.kind.value} job writes: route it to legacy or simplified."
+            )
+        if self._closed:
+            raise RuntimeError(
+                "This ShadowRunner has been shut down; create a new WorkerService to shadow jobs."
+            )
+        legacy_started = time.perf_counter()
+        legacy_id = self._legacy.start(request)
+        pair = _Pair(request.kind, legacy_id, legacy_started, time.perf_counter())
+        self._by_legacy.setdefault(legacy_id, []).append(pair)
+        self._start_candidate(pair, request)
+        return legacy_id
+
+    def stats(self) -> ShadowStats:
+        """Return the counters so far."""
+        return self._stats
+
+    def active_candidate_ids(self) -> list[str]:
+        """Return the ids of candidate jobs still running."""
+        return self.candidate.active_job_ids()
+
+    def summary(self) -> dict[str, Any]:
+        """Describe the counters, the log and the pairs in flight."""
+        return {
+            "log": str(self.log_path),
+            "stats": asdict(self._stats),
+            "pending_pairs": sum(len(pairs) for pairs in self._by_legacy.values()),
+            "candidate": self.candidate.summary(),
+        }
+
+    def shutdown(self, timeout_ms: int) -> bool:
+        """Cancel the candidates, finish pending comparisons; True if all ended in time."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        ended = self.candidate.shutdown(timeout_ms)
+        self._closed = True
+        self._by_legacy.clear()
+        self._by_candidate.clear()
+        remaining = max(0, int((deadline - time.monotonic()) * 1000))
+        ended = self._pool.waitForDone(remaining) and ended
+        # Deliver records of comparisons that just ended, so stats and the signal are complete.
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        return ended
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        self._legacy.job_finished.connect(self._on_legacy_finished)
+        self._legacy.job_failed.connect(self._on_legacy_failed)
+        self._legacy.job_canceled.connect(self._on_legacy_canceled)
+        self.candidate.job_finished.connect(self._on_candidate_finished)
+        self.candidate.job_failed.connect(self._on_candidate_failed)
+        self.candidate.job_canceled.connect(self._on_candidate_canceled)
+
+    def _start_candidate(self, pair: _Pair, request: JobRequest) -> None:
+        try:
+            pair.candidate_id = self.candidate.start(request)
+        except RuntimeError as exc:
+            pair.candidate = Observation("", "failed", 0.0, error=f"did not start ({exc})")
+            return
+        self._by_candidate[pair.candidate_id] = pair
+
+    def _legacy_pair(self, job_id: str) -> _Pair | None:
+        pairs = self._by_legacy.get(job_id)
+        if not pairs:
+            return None
+        # Legacy ids repeat within one second (D5); its events arrive in start order.
+        pair = pairs.pop(0)
+        if not pairs:
+            del self._by_legacy[job_id]
+        return pair
+
+    @Slot(str, object)
+    def _on_legacy_finished(self, job_id: str, result: object) -> None:
+        pair = self._legacy_pair(job_id)
+        if pair is not None:
+            pair.legacy = observe(job_id, _ms_since(pair.legacy_started), result)
+            self._settle(pair)
+
+    @Slot(str, str)
+    def _on_legacy_failed(self, job_id: str, _message: str) -> None:
+        self._drop_legacy(job_id)
+
+    @Slot(str)
+    def _on_legacy_canceled(self, job_id: str) -> None:
+        self._drop_legacy(job_id)
+
+    def _drop_legacy(self, job_id: str) -> None:
+        pair = self._legacy_pair(job_id)
+        if pair is None:
+            return
+        # The GUI got no result to compare with: stop the candidate and count a skip.
+        if self._by_candidate.pop(pair.candidate_id, None) is not None:
+            self.candidate.cancel(pair.candidate_id)
+        self._count(skipped=1)
+
+    @Slot(str, object)
+    def _on_candidate_finished(self, job_id: str, result: object) -> None:
+        if (pair := self._by_candidate.pop(job_id, None)) is not None:
+            pair.candidate = observe(job_id, _ms_since(pair.candidate_started), result)
+            self._settle(pair)
+
+    @Slot(str, str)
+    def _on_candidate_failed(self, job_id: str, message: str) -> None:
+        if (pair := self._by_candidate.pop(job_id, None)) is not None:
+            elapsed = _ms_since(pair.candidate_started)
+            pair.candidate = Observation(job_id, "failed", elapsed, error=message)
+            self._settle(pair)
+
+    @Slot(str)
+    def _on_candidate_canceled(self, job_id: str) -> None:
+        if (pair := self._by_candidate.pop(job_id, None)) is not None:
+            elapsed = _ms_since(pair.candidate_started)
+            pair.candidate = Observation(job_id, "canceled", elapsed, error="superseded")
+            self._settle(pair)
+
+    def _settle(self, pair: _Pair) -> None:
+        if pair.legacy is None or pair.candidate is None:
+            return
+        if pair.candidate.outcome == "canceled":
+            self._count(skipped=1)
+            return
+        comparison = _Comparison(pair.kind, pair.legacy, pair.candidate, self.log_path)
+        self._pool.start(_CompareJob(comparison, self._signals))
+
+    @Slot(object)
+    def _on_compared(self, comparison: _Comparison) -> None:
+        record = comparison.record
+        if comparison.log_error is not None:
+            logger.error("%s", comparison.log_error)
+            record = {**record, "log_error": comparison.log_error}
+        self._count(
+            compared=1,
+            matched=int(record["match"]),
+            mismatched=int(not record["match"]),
+            candidate_failed=int(comparison.candidate.outcome == "failed"),
+        )
+        self.compared.emit(record)
+
+    def _count(self, **increments: int) -> None:
+        self._stats = replace(
+            self._stats,
+            **{name: getattr(self._stats, name) + step for name, step in increments.items()},
+        )
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _drain_on_destroy(pool: QThreadPool) -> Callable[[], None]:
+    # destroyed() fires before Qt deletes the child pool, whose destructor would wait for
+    # the Python comparison while holding the GIL: wait here instead.
+    def drain() -> None:
+        pool.waitForDone()
+
+    return drain
