@@ -60,6 +60,7 @@ def annotate_images(
             outcomes = _annotate_on_pool(control, context, model, records, report)
         for image_id, outcome in outcomes.items():
             results.setdefault(image_id, {})[model] = outcome
+    control.progress(100, "annotation complete", "", total, total)
     ordered = {i: results[i] for i in image_ids}
     return AnnotationResult(results=ordered, processing_time=time.perf_counter() - started)
 

@@ -6,7 +6,7 @@ their CPU time). No test reaches into either stack.
 
 Slow inputs give every kind one long step, so a cancel can land inside it:
 registration and thumbnails meet a 5000 x 5000 PNG first, a search runs a caption
-query over a quarter of a million synthetic images (sized to about a second on this
+query over 320,000 synthetic images (sized to about a second on this
 machine), and an annotation waits 1.5 s on the fake vision API.
 """
 
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -79,7 +79,7 @@ SLOW_API_LATENCY_S = 1.5
 THUMBNAIL_PX = 256
 BIG_SIDE = 5000
 BIG_IMAGE_ID = 999_999
-SYNTHETIC_IMAGES = 250_000
+SYNTHETIC_IMAGES = 320_000
 CAPTIONS_PER_IMAGE = 8
 FIRST_SYNTHETIC_ID = 1_000_001
 SYNTHETIC_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -407,7 +407,7 @@ def big_record(big_png: Path) -> ImageRecord:
 
 @pytest.fixture(scope="session")
 def search_db(registered_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Return the registered sample plus 250k synthetic images with 8 captions and a tag each."""
+    """Return the registered sample plus 320k synthetic images with 8 captions and a tag each."""
     path = tmp_path_factory.mktemp("search-db") / "search.sqlite"
     shutil.copyfile(registered_db, path)
     with ImageStore(path) as store:
@@ -804,7 +804,3 @@ def _text(output: str | bytes | None) -> str:
         return output.decode(errors="replace")
     return output or ""
 
-
-def first_ids(records: Sequence[ImageRecord], count: int) -> list[int]:
-    """Return the ids of the first ``count`` records."""
-    return [record.id for record in records[:count]]

@@ -38,8 +38,14 @@ def main() -> int:
     seconds = count(1_000_000)
     legacy.backend.time = SimpleNamespace(time=lambda: next(seconds))  # type: ignore[assignment]
     app = QGuiApplication(sys.argv[:1])
-    store = ImageStore(db)
-    service = WorkerService(store, backends={"search": stack})
+    service = WorkerService(ImageStore(db), backends={"search": stack})
+    print(json.dumps(_storm(app, service, pairs)), flush=True)
+    service.shutdown(timeout_ms=5000)
+    _settle(app, lambda: _qthreads_alive() == 0)
+    return 0
+
+
+def _storm(app: QGuiApplication, service: WorkerService, pairs: int) -> dict[str, object]:
     ended: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
 
@@ -51,7 +57,8 @@ def main() -> int:
     service.job_failed.connect(lambda job_id, _message: record("failed", job_id))
     service.job_canceled.connect(lambda job_id: record("canceled", job_id))
     started = time.perf_counter()
-    ids, most_qthreads, refused = [], 0, 0
+    ids: list[str] = []
+    most_qthreads = refused = 0
     for pair in range(1, pairs + 1):
         job_id = service.start_search(SearchConditions(min_width=pair % 7))
         ids.append(job_id)
@@ -64,7 +71,7 @@ def main() -> int:
     settled = _settle(
         app, lambda: all(ended[j] for j in ids) and not service.get_active_worker_ids()
     )
-    report = {
+    return {
         "pairs": pairs,
         "storm_s": round(storm_s, 3),
         "settled": settled,
@@ -76,11 +83,6 @@ def main() -> int:
         "active_after": service.get_active_worker_count(),
         "most_qthreads": most_qthreads,
     }
-    print(json.dumps(report), flush=True)
-    service.shutdown(timeout_ms=5000)
-    _settle(app, lambda: _qthreads_alive() == 0)
-    del service, app
-    return 0
 
 
 def _settle(

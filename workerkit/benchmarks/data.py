@@ -108,7 +108,9 @@ def prepare_dataset(sizes: Sizes, *, library: Path | None = None, log: Log = pri
             "pass an image folder or leave --library out to use the generated sample."
         )
     log(f"preparing {sizes.thumbnails} benchmark JPEGs of 1920x1280")
-    jpegs = make_benchmark_jpegs(root / f"benchmark-jpegs-{sizes.thumbnails}", count=sizes.thumbnails)
+    jpegs = make_benchmark_jpegs(
+        root / f"benchmark-jpegs-{sizes.thumbnails}", count=sizes.thumbnails
+    )
     derived = root / "compare" / f"{library.name}-{_fingerprint(library)}"
     derived.mkdir(parents=True, exist_ok=True)
     registered = _cached_db(derived / "registered.sqlite", log, lambda p: _register(p, library))
@@ -247,7 +249,9 @@ def _copy_rows(connection: Any, copy: int, offset: int, chosen: str) -> None:
 def _spread_dates(connection: Any) -> None:
     """Give the images registration dates spread over 2024, deterministically."""
     ids = [row[0] for row in connection.execute("SELECT id FROM images")]
-    moments = (_DATES_FROM + timedelta(days=i * 7919 % 366, seconds=i * 104729 % 86400) for i in ids)
+    moments = (
+        _DATES_FROM + timedelta(days=i * 7919 % 366, seconds=i * 104729 % 86400) for i in ids
+    )
     connection.executemany(
         "UPDATE images SET registered_at = ? WHERE id = ?",
         [(m.isoformat(timespec="microseconds"), i) for m, i in zip(moments, ids, strict=True)],

@@ -147,8 +147,11 @@ class SignalCounter(QObject):
 
 
 # The one-argument signals: the kind signals of the original facade and job_canceled.
-_SERVICE_SIGNALS: tuple[str, ...] = tuple(
-    f"{word}_{event}"
-    for word in ("batch_registration", "search", "thumbnail", "annotation")
-    for event in ("started", "finished", "error", "canceled")
-) + ("job_canceled",)
+_SERVICE_SIGNALS: tuple[str, ...] = (
+    *(
+        f"{word}_{event}"
+        for word in ("batch_registration", "search", "thumbnail", "annotation")
+        for event in ("started", "finished", "error", "canceled")
+    ),
+    "job_canceled",
+)

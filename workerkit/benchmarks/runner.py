@@ -66,7 +66,7 @@ def run_workload(
         str(work),
     ]
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as stderr, _spawn(command, stderr) as (process, lines):
+    with tempfile.TemporaryFile() as stderr, _Child(command, stderr) as (process, lines):
         reported = _read_result(lines, started + watchdog_s)
         exit_status = _wait_exit(process, EXIT_GRACE_S if reported else 0.0)
         stderr.seek(0)
@@ -87,7 +87,7 @@ class _Lines:
         self.queue.put(None)
 
 
-class _spawn:  # noqa: N801 - used like a function in a with statement
+class _Child:
     """Start the child and its stdout reader; kill the child on exit if it still runs."""
 
     def __init__(self, command: list[str], stderr: IO[bytes]) -> None:
@@ -166,8 +166,10 @@ def _result(
         return RunResult(workload, stack, status, seconds, note=note, exit=exit_status)
     note = reported.get("note", "")
     if exit_status != "clean":
-        ending = "hung while shutting down (killed)" if exit_status == "hung" else (
-            f"crashed while shutting down ({_describe_code(code)})"
+        ending = (
+            "hung while shutting down (killed)"
+            if exit_status == "hung"
+            else (f"crashed while shutting down ({_describe_code(code)})")
         )
         note = f"{note}; {ending}" if note else ending
     return RunResult(
@@ -185,4 +187,3 @@ def _describe_code(code: int | None) -> str:
     if code is not None and code < 0:
         return f"signal {-code}"
     return f"exit status {code}"
-

@@ -1,0 +1,108 @@
+"""Start all four kinds of job on STACK, then destroy or shut down the service while they run.
+
+Usage: fault_busy_service.py STACK LIBRARY DB MODE [TIMEOUT_MS]. DB must hold a
+registered library. MODE "destroy" deletes the service without a shutdown; MODE
+"shutdown" calls shutdown(TIMEOUT_MS) and times it, then deletes the service.
+Every Qt message is printed to stderr as "QTMSG <type>: <text>" as it comes.
+Prints one JSON line and then "destroyed"; the exit status tells whether the
+process survived.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, QMessageLogContext, QSize, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QGuiApplication
+
+from workerkit.conditions import SearchConditions
+from workerkit.service import WorkerService
+from workerkit.store import ImageStore
+
+KINDS = ("registration", "search", "thumbnail", "annotation")
+RUNNING_TIMEOUT_S = 30.0
+SETTLE_TIMEOUT_S = 10.0
+
+
+def main() -> int:
+    """Run the scenario and print what happened."""
+    stack, library, db, mode = sys.argv[1:5]
+    timeout_ms = int(sys.argv[5]) if len(sys.argv) > 5 else 3000
+    qt_messages: list[str] = []
+    qInstallMessageHandler(_recorder(qt_messages))
+    app = QGuiApplication(sys.argv[:1])
+    store = ImageStore(db)
+    service = WorkerService(store, backends=dict.fromkeys(KINDS, stack))
+    report: dict[str, object] = {"active_at_end": _start_all(app, service, store, library)}
+    if mode == "shutdown":
+        started = time.perf_counter()
+        report["shutdown_ok"] = service.shutdown(timeout_ms=timeout_ms)
+        report["shutdown_s"] = round(time.perf_counter() - started, 3)
+        report["threads_ended"] = _settle(app, lambda: _qthreads_alive() == 0)
+    started = time.perf_counter()
+    service = None  # type: ignore[assignment]  # the last reference: Qt deletes the service here
+    gc.collect()
+    report["destroy_s"] = round(time.perf_counter() - started, 3)
+    _settle(app, lambda: False, timeout_s=0.3)
+    report["qt_messages"] = qt_messages
+    print(json.dumps(report), flush=True)
+    print("destroyed", flush=True)
+    store.close()
+    return 0
+
+
+def _start_all(
+    app: QGuiApplication, service: WorkerService, store: ImageStore, library: str
+) -> list[str]:
+    """Start one job of each kind; return the kinds still active once all have made progress."""
+    progressed: set[str] = set()
+    service.worker_progress_updated.connect(lambda job_id, _p: progressed.add(job_id))
+    records = store.search(SearchConditions())
+    ids = [
+        service.start_batch_registration(library),
+        service.start_thumbnail_loading(records, QSize(96, 96)),
+        service.start_annotation([record.id for record in records], ["local"]),
+        service.start_search(SearchConditions()),
+    ]
+    _settle(app, lambda: set(ids) <= progressed, RUNNING_TIMEOUT_S)
+    return [job_id.split("_")[0] for job_id in service.get_active_worker_ids()]
+
+
+def _recorder(messages: list[str]) -> Callable[[QtMsgType, QMessageLogContext, str], None]:
+    def record(kind: QtMsgType, _context: QMessageLogContext, text: str) -> None:
+        messages.append(f"{kind.name}: {text}")
+        print(f"QTMSG {kind.name}: {text}", file=sys.stderr, flush=True)
+
+    return record
+
+
+def _settle(
+    app: QGuiApplication, done: Callable[[], bool], timeout_s: float = SETTLE_TIMEOUT_S
+) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    return done()
+
+
+def _qthreads_alive() -> int:
+    return sum(_thread_name(task) == "QThread" for task in Path("/proc/self/task").iterdir())
+
+
+def _thread_name(task: Path) -> str:
+    try:
+        return (task / "comm").read_text().strip()
+    except FileNotFoundError:  # the thread ended while we listed the tasks
+        return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
