@@ -47,36 +47,31 @@ def ordered_map(
 ) -> Iterator[tuple[T, R | Exception]]:
     """Yield ``(item, fn(item) or the exception it raised)`` in input order.
 
-    The calling thread works too, so this never waits on a pool that is busy
-    with other jobs; helpers take pool threads only while there are items left.
+    Helpers on the pool do the work; the calling pool thread only waits and
+    consumes, so a cancel wakes it at once instead of after the item in hand.
+    While it waits it hands its slot back (``releaseThread``), so the helpers
+    get every pool thread and two fanned-out jobs cannot starve each other.
     """
     shared = _Shared(len(items))
-    helpers = min(pool.maxThreadCount() - 1, len(items) - 1)
-    for _ in range(max(helpers, 0)):
+    for _ in range(min(pool.maxThreadCount(), len(items))):
         pool.start(lambda: _drain(shared, token, items, fn))
     remove_hook = token.on_cancel(shared.wake)
+    pool.releaseThread()
     try:
         for index, item in enumerate(items):
-            yield item, _outcome(shared, token, items, fn, index)
+            yield item, _outcome(shared, token, index)
     finally:
+        pool.reserveThread()
         remove_hook()
 
 
-def _outcome(
-    shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R], index: int
-) -> R | Exception:
-    while True:
+def _outcome(shared: _Shared, token: CancelToken, index: int) -> R | Exception:
+    with shared.ready:
+        while index not in shared.results:
+            token.raise_if_canceled()
+            shared.ready.wait()
         token.raise_if_canceled()
-        with shared.ready:
-            if index in shared.results:
-                return shared.results.pop(index)  # type: ignore[return-value]
-        claimed = shared.claim()
-        if claimed is not None:
-            shared.put(claimed, _apply(fn, items[claimed]))
-            continue
-        with shared.ready:
-            if index not in shared.results and not token.is_canceled:
-                shared.ready.wait()
+        return shared.results.pop(index)  # type: ignore[return-value]
 
 
 def _drain(shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R]) -> None:

@@ -77,8 +77,15 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVisionServer]:
 
 def qthreads_alive() -> int:
     """Count this process's OS threads that Qt named "QThread" (one per legacy job)."""
-    tasks = Path("/proc/self/task")
-    return sum((task / "comm").read_text().strip() == "QThread" for task in tasks.iterdir())
+    return sum(name == "QThread" for name in _thread_names())
+
+
+def _thread_names() -> Iterator[str]:
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            yield (task / "comm").read_text().strip()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended between the listing and the read
 
 
 @pytest.fixture

@@ -38,16 +38,22 @@ BUDGETS = """\
 min_compared = 3
 
 [budgets.search]
-search = { min_ratio = 1.0 }
+"queries: wall time" = { min_ratio = 1.0 }
 
 [budgets.thumbnail]
-thumbnails = { min_ratio = 4.0 }
+"thumbnails: throughput" = { min_ratio = 4.0 }
 
 [budgets.registration]
-registration = { min_ratio = 1.5 }
+"registration: wall time" = { min_ratio = 1.5 }
+
+[budgets.annotation]
+"annotation: wall time" = { min_ratio = 6.0 }
+
+[budgets.plumbing]
+"burst: wall time" = { min_ratio = 1.8 }
 
 [budgets.cancellation]
-gui_blocked = { max = 1.0, unit = "ms" }
+"cancel *: GUI blocked, p95" = { max = 1.0, unit = "ms" }
 ```
 """
 
@@ -67,11 +73,17 @@ old status
 Text after the block.
 """
 
+SEARCH = ("search", "queries: wall time")
+SQLITE_BLOCKED = ("cancellation", "cancel in a slow SQLite query: GUI blocked, p95")
+LOOP_BLOCKED = ("cancellation", "cancel in a registration loop: GUI blocked, p95")
 PASSING_ROWS = {
-    ("search", "search"): ("ms", 12.0, 10.0, 1.2),
-    ("thumbnail", "thumbnails"): ("ms", 500.0, 100.0, 5.0),
-    ("registration", "registration"): ("ms", 300.0, 150.0, 2.0),
-    ("cancellation", "gui_blocked"): ("ms", 2000.0, 0.2, 10000.0),
+    SEARCH: ("ms", 12.0, 10.0, 1.2),
+    ("thumbnail", "thumbnails: throughput"): ("images/s", 20.0, 100.0, 5.0),
+    ("registration", "registration: wall time"): ("s", 3.0, 1.5, 2.0),
+    SQLITE_BLOCKED: ("ms", 2000.0, 0.2, 10000.0),
+    LOOP_BLOCKED: ("ms", 0.5, 0.3, 1.7),
+    ("annotation", "annotation: wall time"): ("s", 14.0, 2.0, 7.0),
+    ("plumbing", "burst: wall time"): ("ms", 900.0, 300.0, 3.0),
 }
 
 
@@ -216,8 +228,9 @@ def test_checklist_stage_1_done_exits_0_and_points_at_stage_2(project: Path) -> 
         "simplified (workerkit.toml [workers] search)",
     )
     assert gate(report, "search shadow")[1].startswith("3 compared, 0 mismatches")
-    assert (
-        "search 1.20x (legacy 12.0 ms, simplified 10.0 ms)" in gate(report, "search benchmark")[1]
+    assert gate(report, "search benchmark")[1] == (
+        "search 'queries: wall time' 1.20x (legacy 12.00 ms, simplified 10.00 ms) "
+        "(workerkit-compare/compare.json, 2025-01-01T00:00:00+00:00, quick)"
     )
 
 
@@ -255,7 +268,7 @@ def test_checklist_benchmark_below_budget_names_the_ratio(project: Path) -> None
     make_stage_1_done(project)
     write_compare(
         project / "workerkit-compare" / "compare.json",
-        {("search", "search"): ("ms", 8.0, 10.0, 0.8)},
+        {SEARCH: ("ms", 8.0, 10.0, 0.8)},
     )
 
     report = check()
@@ -263,7 +276,7 @@ def test_checklist_benchmark_below_budget_names_the_ratio(project: Path) -> None
     status, detail = gate(report, "search benchmark")
     assert status is Status.FAIL
     assert detail.startswith(
-        "search/search is 0.80x (legacy 8.0 ms, simplified 10.0 ms), needs >= 1x"
+        "search 'queries: wall time' is 0.80x (legacy 8.00 ms, simplified 10.00 ms), needs >= 1x ("
     )
     assert report.exit_code == 1
 
@@ -271,8 +284,12 @@ def test_checklist_benchmark_below_budget_names_the_ratio(project: Path) -> None
 @pytest.mark.parametrize(
     ("row", "outcomes", "reason"),
     [
-        (None, [], "the compare run has no search/search row"),
-        (("ms", None, 10.0, None), [], "search/search has no ratio (legacy None, simplified 10.0)"),
+        (None, [], "the compare run has no search row matching 'queries: wall time'"),
+        (
+            ("ms", None, 10.0, None),
+            [],
+            "search 'queries: wall time' has no ratio (legacy None, simplified 10.0)",
+        ),
         (
             ("ms", 12.0, 10.0, 1.2),
             [{"worker": "search", "stack": "simplified", "runs": 3, "hangs": 1, "crashes": 0}],
@@ -286,7 +303,8 @@ def test_checklist_benchmark_without_a_usable_row_fails(
     outcomes: list[dict[str, Any]],
     reason: str,
 ) -> None:
-    rows = {} if row is None else {("search", "search"): row}
+    other = ("search", "query: median latency")
+    rows = {other: ("ms", 5.0, 4.0, 1.25)} if row is None else {SEARCH: row}
     write_compare(project / "workerkit-compare" / "compare.json", rows, outcomes)
 
     status, detail = gate(check(), "search benchmark")
@@ -295,31 +313,68 @@ def test_checklist_benchmark_without_a_usable_row_fails(
     assert reason in detail
 
 
-def test_checklist_limit_budget_checks_the_simplified_value_and_unit(project: Path) -> None:
+def test_checklist_ratio_budget_is_met_when_legacy_never_finished(project: Path) -> None:
+    burst = ("plumbing", "burst: wall time")
+    legacy_hung = {"worker": "plumbing", "stack": "legacy", "runs": 1, "hangs": 1, "crashes": 0}
+    path = write_compare(project / "c.json", {burst: ("ms", None, 300.0, None)}, [legacy_hung])
+
+    status, detail = gate(check(compare=path), "plumbing benchmark")
+
+    assert status is Status.PASS
+    assert detail.startswith(
+        "plumbing 'burst: wall time' (legacy never finished, simplified 300 ms) ("
+    )
+
+
+def test_checklist_limit_budget_checks_every_matching_row(project: Path) -> None:
     path = project / "c.json"
-    write_compare(path, {("cancellation", "gui_blocked"): ("ms", 2000.0, 1.5, 1333.0)})
-    assert gate(check(compare=path), "cancellation benchmark")[1].startswith(
-        "cancellation/gui_blocked is 1.5 ms, needs <= 1 ms"
+    write_compare(
+        path, {SQLITE_BLOCKED: ("ms", 2000.0, 0.2, 10000.0), LOOP_BLOCKED: ("ms", 1.0, 1.5, 0.7)}
+    )
+    status, detail = gate(check(compare=path), "cancellation benchmark")
+    assert status is Status.FAIL
+    assert detail.startswith(
+        "cancellation 'cancel in a registration loop: GUI blocked, p95' is 1.50 ms, needs <= 1 ms ("
     )
 
-    write_compare(path, {("cancellation", "gui_blocked"): ("s", 2.0, 0.0005, 4000.0)})
+    write_compare(path, {SQLITE_BLOCKED: ("s", 2.0, 0.0005, 4000.0)})
     assert (
-        "cancellation/gui_blocked is measured in 's', the budget in 'ms'"
-        in gate(check(compare=path), "cancellation benchmark")[1]
-    )
+        "cancellation 'cancel in a slow SQLite query: GUI blocked, p95' is measured in 's', "
+        "the budget in 'ms'"
+    ) in gate(check(compare=path), "cancellation benchmark")[1]
 
 
-def test_checklist_compare_folder_uses_the_newest_json(project: Path) -> None:
+def test_checklist_compare_folder_uses_the_newest_run_of_the_worker(project: Path) -> None:
     folder = project / "runs"
-    old = write_compare(folder / "a.json", {("search", "search"): ("ms", 8.0, 10.0, 0.8)})
-    new = write_compare(folder / "b.json", {("search", "search"): ("ms", 12.0, 10.0, 1.2)})
-    os.utime(old, (2_000_000_000, 2_000_000_000))
-    os.utime(new, (1_000_000_000, 1_000_000_000))
+    slow = write_compare(folder / "a.json", {SEARCH: ("ms", 8.0, 10.0, 0.8)})
+    fast = write_compare(folder / "deeper" / "b.json", {SEARCH: ("ms", 12.0, 10.0, 1.2)})
+    other = write_compare(folder / "c.json", {LOOP_BLOCKED: ("ms", 0.5, 0.3, 1.7)})
+    for path, mtime in ((slow, 1_000_000_000), (fast, 2_000_000_000), (other, 3_000_000_000)):
+        os.utime(path, (mtime, mtime))
 
     status, detail = gate(check(compare=folder), "search benchmark")
 
+    assert status is Status.PASS
+    assert "deeper/b.json" in detail
+
+
+def test_checklist_default_compare_includes_the_run_output(project: Path) -> None:
+    results = project / "workerkit-checklist" / "compare-search" / "compare.json"
+    write_compare(results, {SEARCH: ("ms", 8.0, 10.0, 0.8)})
+
+    status, detail = gate(check(), "search benchmark")
+
     assert status is Status.FAIL
-    assert "a.json" in detail
+    assert "workerkit-checklist/compare-search/compare.json" in detail
+
+
+def test_checklist_compare_without_the_worker_is_not_run(project: Path) -> None:
+    path = write_compare(project / "c.json", {LOOP_BLOCKED: ("ms", 0.5, 0.3, 1.7)})
+
+    assert gate(check(compare=path), "search benchmark") == (
+        Status.NOT_RUN,
+        f"no compare run in {path} measured search",
+    )
 
 
 def test_checklist_shadow_flag_does_not_count(project: Path) -> None:
@@ -421,6 +476,41 @@ def test_checklist_unregistered_legacy_claims_stage_4(
     assert report.exit_code == 1
 
 
+def test_checklist_every_gate_passing_exits_0_with_no_current_stage(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stacks, "STACKS", ("simplified",))
+    make_stage_1_done(project)
+    kinds = ("search", "thumbnail", "registration", "annotation")
+    write_flags(project, **dict.fromkeys(kinds, "simplified"))
+    suites = [f"{kind}_contract" for kind in kinds] + ["progress_dialog", "whole_contract_suite"]
+    write_suite_cache(project, **dict.fromkeys(suites, True))
+    write_shadow(project, "thumbnail", [True] * 3)
+
+    report = check()
+
+    failing = [(g.name, g.detail) for s in report.stages for g in s.gates if not g.passed]
+    assert failing == []
+    assert report.current is None
+    assert report.claimed == 4
+    assert report.exit_code == 0
+    assert report.verdict() == (
+        "all stages pass; claimed stage: 4; the gates of stages 1 to 4 all pass (exit 0)"
+    )
+
+
+def test_checklist_worker_without_budget_fails_its_benchmark(project: Path) -> None:
+    path = project / "MIGRATION.md"
+    without = '[budgets.annotation]\n"annotation: wall time" = { min_ratio = 6.0 }\n'
+    path.write_text(path.read_text().replace(without, ""))
+    write_compare(project / "workerkit-compare" / "compare.json", PASSING_ROWS)
+
+    assert gate(check(), "annotation benchmark") == (
+        Status.FAIL,
+        "MIGRATION.md's Budgets block has no [budgets.annotation]",
+    )
+
+
 def test_checklist_stale_cached_suite_is_not_run(project: Path) -> None:
     write_suite_cache(project, search_contract=True)
     cache = project / "workerkit-checklist" / "suites.json"
@@ -466,7 +556,7 @@ FAKE_COMPARE = """\
 import json, sys
 args = sys.argv[1:]
 worker, out = args[args.index("--workers") + 1], args[args.index("--json") + 1]
-rows = [{"worker": worker, "metric": worker, "unit": "ms", "legacy": 20.0,
+rows = [{"worker": worker, "metric": "queries: wall time", "unit": "ms", "legacy": 20.0,
          "simplified": 10.0, "floor": None, "ratio": 2.0, "better": "lower",
          "target": None, "met": None}]
 json.dump({"version": 1, "created": "now", "quick": "--quick" in args, "machine": {},
@@ -495,7 +585,7 @@ def test_checklist_run_runs_the_selected_tests_and_compares(project: Path) -> No
     )
     assert gate(report, "search benchmark")[0] is Status.PASS
     assert "quick" in gate(report, "search benchmark")[1]
-    assert (project / "workerkit-checklist" / "compare-search.json").is_file()
+    assert (project / "workerkit-checklist" / "compare-search" / "compare.json").is_file()
 
     cached = check()
     assert gate(cached, "search contract")[0] is Status.PASS
@@ -549,14 +639,14 @@ def test_checklist_repository_budgets_match_the_issue_targets() -> None:
 
     limits = {(b.worker, b.metric): (b.min_ratio, b.max_value, b.unit) for b in budgets.metrics}
     assert limits == {
-        ("plumbing", "round_trip"): (2.0, None, None),
-        ("plumbing", "burst"): (1.8, None, None),
-        ("registration", "registration"): (1.5, None, None),
-        ("search", "search"): (1.0, None, None),
-        ("thumbnail", "thumbnails"): (4.0, None, None),
-        ("annotation", "annotation"): (6.0, None, None),
-        ("cancellation", "gui_blocked"): (None, 1.0, "ms"),
-        ("cancellation", "latency_p95"): (None, 50.0, "ms"),
+        ("plumbing", "no-op round trip, median"): (2.0, None, None),
+        ("plumbing", "burst: wall time"): (1.8, None, None),
+        ("registration", "registration: wall time"): (1.5, None, None),
+        ("search", "queries: wall time"): (1.0, None, None),
+        ("thumbnail", "thumbnails: throughput"): (4.0, None, None),
+        ("annotation", "annotation: wall time"): (6.0, None, None),
+        ("cancellation", "cancel *: GUI blocked, p95"): (None, 1.0, "ms"),
+        ("cancellation", "cancel *: to terminal signal, p95"): (None, 50.0, "ms"),
     }
     assert budgets.min_compared == 50
 

@@ -7,7 +7,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
 
 import workerkit.shadow
+from legacy.search_worker import SearchWorker
 from simplified.backend import SimplifiedBackend
 from simplified.job import JobControl, Work
 from simplified.token import JobCanceled
@@ -42,6 +43,38 @@ LONG = 60_000
 LEGACY_ID = re.compile(r"^(search|thumbnail)_\d+$")
 CANDIDATE_ID = re.compile(r"^(search|thumbnail)_[0-9a-f]{32}$")
 THUMB_SIZE = QSize(96, 96)
+
+
+def legacy_threads() -> int:
+    """Count OS threads named "QThread", skipping any that exits while it is being read."""
+    count = 0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            count += (task / "comm").read_text().strip() == "QThread"
+        except (FileNotFoundError, ProcessLookupError):  # that thread just exited
+            continue
+    return count
+
+
+@pytest.fixture
+def settled_service(
+    qtbot, make_service: Callable[..., WorkerService]
+) -> Iterator[Callable[..., WorkerService]]:
+    """Build services like make_service, but shut them down and wait out their legacy threads first.
+
+    conftest's qthreads_alive() raises when a thread exits mid-scan; with no legacy
+    thread left by then, make_service's own teardown has nothing to race with.
+    """
+    made: list[WorkerService] = []
+
+    def build(*args: object, **kwargs: object) -> WorkerService:
+        made.append(make_service(*args, **kwargs))
+        return made[-1]
+
+    yield build
+    for service in made:
+        service.shutdown(timeout_ms=10_000)
+    qtbot.waitUntil(lambda: legacy_threads() == 0, timeout=30_000)
 
 
 class DroppingBackend(SimplifiedBackend):
@@ -106,12 +139,12 @@ def shadow_log(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def shadowed(
-    make_service: Callable[..., WorkerService], registered_store: ImageStore, shadow_log: Path
+    settled_service: Callable[..., WorkerService], registered_store: ImageStore, shadow_log: Path
 ) -> Callable[..., WorkerService]:
     """Build a legacy service with search and thumbnail in shadow mode, on the sample library."""
 
     def build(candidate: type[SimplifiedBackend] | None = None) -> WorkerService:
-        service = make_service(
+        service = settled_service(
             registered_store, "legacy", shadow_log=shadow_log, shadow_candidate=candidate
         )
         service.set_backend("search", "shadow")
@@ -214,16 +247,24 @@ def test_shadow_canceled_candidate_is_skipped_and_not_logged(
     assert not shadow_log.exists()
 
 
-def test_shadow_canceled_legacy_job_cancels_the_candidate_and_is_skipped(
-    qtbot, shadowed: Callable[..., WorkerService], shadow_log: Path
+def test_shadow_failed_legacy_job_cancels_the_candidate_and_is_skipped(
+    qtbot,
+    shadowed: Callable[..., WorkerService],
+    shadow_log: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    def broken(_worker: SearchWorker) -> SearchResult:
+        raise RuntimeError("legacy broke")
+
+    monkeypatch.setattr(SearchWorker, "execute", broken)
     service = shadowed()
     run = Run(service)
-    job_id = service.start_search(SearchConditions())
-    # No event has been processed since the start: both jobs are still in flight.
-    assert service.cancel_search(job_id)
+    errors: list[str] = []
+    service.search_error.connect(errors.append)
+    service.start_search(SearchConditions())
     candidate = lambda: service.get_service_summary()["shadow"]["candidate"]  # noqa: E731
-    qtbot.waitUntil(lambda: candidate()["active_worker_ids"] == [], timeout=LONG)
+    qtbot.waitUntil(lambda: bool(errors) and not candidate()["active_worker_ids"], timeout=LONG)
+    assert errors == ["worker error: legacy broke"]
     assert service.shadow_stats() == ShadowStats(skipped=1)
     assert run.records == []
     assert not shadow_log.exists()

@@ -13,17 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QLineF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QImage, QPainter, QPen
 
 from workerkit.benchmarks.rows import Row
 
 __all__ = ["render_chart"]
 
-_WIDTH = 1400
-_LABEL_W = 560
-_RIGHT_W = 190
+_WIDTH = 1500
+_LABEL_W = 450
+_RIGHT_W = 360
 _ROW_H = 26
-_HEADER_H = 84
+_HEADER_H = 104
 _GROUP_H = 30
 _FOOTER_H = 56
 _MARGIN = 24
@@ -119,6 +119,9 @@ def _draw_grid(p: QPainter, scale: _LogScale, top: float, bottom: float) -> None
         p.drawLine(QLineF(x, top - 6, x, bottom))
         p.setPen(QColor(_TEXT if one else _MUTED))
         p.drawText(QRectF(x - 40, top - 24, 80, 16), Qt.AlignmentFlag.AlignCenter, f"{tick:g}x")
+    p.setPen(QColor(_MUTED))
+    left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    p.drawText(QRectF(_WIDTH - _RIGHT_W + 80, top - 24, 240, 16), left, "issue target, this run")
 
 
 def _draw_group(
@@ -148,7 +151,7 @@ def _draw_row(p: QPainter, scale: _LogScale, row: Row, top: float) -> None:
     p.setPen(QColor(_TEXT))
     left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
     right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-    label = f"{row.metric} ({row.better} is better)"
+    label = row.metric
     p.drawText(QRectF(_MARGIN + 14, top, _LABEL_W - _MARGIN - 24, _ROW_H), left, label)
     one, end = scale.x(1.0), scale.x(row.ratio)
     colour = QColor(_BETTER if row.ratio >= 1 else _WORSE)
@@ -157,10 +160,16 @@ def _draw_row(p: QPainter, scale: _LogScale, row: Row, top: float) -> None:
     align = left if row.ratio >= 1 else right
     p.setPen(QColor(_TEXT))
     p.drawText(QRectF(text_x, top, 60, _ROW_H), align, _ratio_text(row.ratio))
-    verdict = {True: ("target met", _BETTER), False: ("target missed", _WORSE)}.get(row.met)
-    if verdict is not None:
+    verdict = {True: ("met", _BETTER), False: ("missed", _WORSE)}.get(row.met)
+    if verdict is not None and row.target:
+        font.setPixelSize(12)
+        p.setFont(font)
         p.setPen(QColor(verdict[1]))
-        p.drawText(QRectF(_WIDTH - _RIGHT_W + 70, top, _RIGHT_W - 80, _ROW_H), left, verdict[0])
+        box = QRectF(_WIDTH - _RIGHT_W + 80, top, _RIGHT_W - 90, _ROW_H)
+        text = QFontMetrics(font).elidedText(
+            f"{verdict[0]}: {row.target}", Qt.TextElideMode.ElideRight, int(box.width())
+        )
+        p.drawText(box, left, text)
 
 
 def _draw_footer(p: QPainter, height: int) -> None:
@@ -178,7 +187,7 @@ def _draw_footer(p: QPainter, height: int) -> None:
 
 
 def _ratio_text(value: float) -> str:
-    return f"{value:.0f}x" if value >= 100 else f"{value:.2g}x" if value < 10 else f"{value:.1f}x"
+    return f"{value:.0f}x" if value >= 100 else f"{value:.1f}x" if value >= 10 else f"{value:.2f}x"
 
 
 def _ensure_gui_application() -> None:

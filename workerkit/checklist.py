@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -71,6 +72,7 @@ WATCHED_TREES: tuple[str, ...] = ("simplified", "workerkit", "tests")
 SUITE_TIMEOUT_S = 3600.0
 COMPARE_TIMEOUT_S = 3600.0
 _TAIL_LINES = 5
+_TAIL_LINE_CHARS = 240
 
 
 class Status(StrEnum):
@@ -100,7 +102,10 @@ class Gate:
 
 @dataclass(frozen=True, slots=True)
 class Budget:
-    """The limit on one compare metric: a minimum speed-up ratio, or a maximum simplified value."""
+    """The limit on compare rows: a minimum ratio, or a maximum simplified value.
+
+    ``metric`` names the rows' metric; ``*`` in it matches any text.
+    """
 
     worker: str
     metric: str
@@ -257,7 +262,7 @@ class Options:
     """Where the checklist looks for its facts, and whether it may run tests and benchmarks."""
 
     migration: Path = DEFAULT_MIGRATION
-    compare: Path = DEFAULT_COMPARE
+    compare: Path | None = None
     shadow_log: Path = DEFAULT_SHADOW_LOG
     config: Path | None = None
     run: bool = False
@@ -285,7 +290,6 @@ class Evidence:
     _flags: dict[Kind, Flag] | None = None
     _flag_error: str | None = None
     _compare_runs: dict[str, CompareRun | str] = field(default_factory=dict)
-    _collected: dict[tuple[str, ...], list[str] | str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -299,23 +303,15 @@ class Evidence:
         """Return the kind's effective flag, or why the flags cannot be read."""
         return self._flag_error or (self._flags or {})[kind]
 
-    def run_suite(self, suite: Suite) -> Mapping[str, Any]:
-        """Run one suite now, collecting each set of test paths only once."""
-        if suite.paths not in self._collected:
-            self._collected[suite.paths] = collect_tests(self.options, suite.paths)
-        return run_suite(self.options, suite, self._collected[suite.paths])
-
     def compare_run(self, worker: str) -> CompareRun | str:
         """Return the compare run that measured ``worker``, or why there is none."""
-        # With --run each worker gets its own quick run; without, one file serves them all.
-        key = worker if self.options.run else ""
-        if key not in self._compare_runs:
-            self._compare_runs[key] = (
+        if worker not in self._compare_runs:
+            self._compare_runs[worker] = (
                 run_compare(self.options, worker)
                 if self.options.run
-                else load_compare(self.options.compare)
+                else find_compare(compare_candidates(self.options, worker), worker)
             )
-        return self._compare_runs[key]
+        return self._compare_runs[worker]
 
 
 # --- gate: flag -------------------------------------------------------------------------------
@@ -349,7 +345,7 @@ def _flag_reason(flag: Flag, config: Path | None) -> str:
 def check_suite(evidence: Evidence, suite: Suite) -> Gate:
     """Pass when the suite's selected tests passed: run now with --run, else from the cache."""
     options = evidence.options
-    record = evidence.run_suite(suite) if options.run else _cached_suite(options, suite)
+    record = run_suite(options, suite) if options.run else _cached_suite(options, suite)
     if isinstance(record, Gate):
         return record
     return _suite_gate(suite, record, cached=not options.run)
@@ -397,18 +393,12 @@ def _newer_source(root: Path, epoch: float) -> str | None:
     return None
 
 
-def run_suite(
-    options: Options, suite: Suite, collected: list[str] | str | None = None
-) -> Mapping[str, Any]:
-    """Run the suite's selected tests in a subprocess, cache the result and return it.
-
-    ``collected`` is the node ids under the suite's paths (or why collecting
-    failed), when the caller already has them.
-    """
+def run_suite(options: Options, suite: Suite) -> Mapping[str, Any]:
+    """Run the suite's selected tests in a subprocess, cache the result and return it."""
     started = time.time()
-    if collected is None:
-        collected = collect_tests(options, suite.paths)
-    selected = _select_tests(suite, collected)
+    # Collected again for every suite, just before it runs: a --run takes minutes, and
+    # node ids collected earlier may be gone by then.
+    selected = _select_tests(suite, collect_tests(options, suite.paths))
     if isinstance(selected, str):
         record = _suite_record(started, -1, error=selected)
     else:
@@ -511,8 +501,12 @@ def _cache_suite(options: Options, suite: Suite, record: Mapping[str, Any]) -> N
 
 
 def _tail(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    return " | ".join(lines[-_TAIL_LINES:])
+    lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    return " | ".join(_shorten(line) for line in lines[-_TAIL_LINES:])
+
+
+def _shorten(line: str) -> str:
+    return line if len(line) <= _TAIL_LINE_CHARS else f"{line[: _TAIL_LINE_CHARS - 3]}..."
 
 
 def _slug(name: str) -> str:
@@ -529,9 +523,17 @@ class CompareRun:
     path: Path
     document: Mapping[str, Any]
 
-    def rows(self, worker: str) -> dict[str, Mapping[str, Any]]:
-        """Return the worker's rows keyed by metric."""
-        return {r["metric"]: r for r in self.document.get("rows", []) if r.get("worker") == worker}
+    def measured(self, worker: str) -> bool:
+        """Return True when the run has at least one row of ``worker``."""
+        return any(row.get("worker") == worker for row in self.document.get("rows", []))
+
+    def rows(self, worker: str, pattern: str) -> list[Mapping[str, Any]]:
+        """Return the worker's rows whose metric matches ``pattern`` (``*`` matches anything)."""
+        return [
+            row
+            for row in self.document.get("rows", [])
+            if row.get("worker") == worker and fnmatchcase(str(row.get("metric")), pattern)
+        ]
 
     def describe(self) -> str:
         """Return where and when the run was made."""
@@ -539,15 +541,39 @@ class CompareRun:
         return f"{self.path}, {self.document.get('created', 'undated')}{quick}"
 
 
+def compare_candidates(options: Options, worker: str) -> list[Path]:
+    """Return the files that may hold ``worker``'s compare run.
+
+    ``--compare`` names a file, or a folder searched for ``*.json`` at any depth;
+    without it, the default compare output and this checklist's own ``--run``
+    output for the worker.
+    """
+    if options.compare is None:
+        return [DEFAULT_COMPARE, options.results_dir / f"compare-{worker}" / "compare.json"]
+    if options.compare.is_dir():
+        return sorted(options.compare.rglob("*.json"))
+    return [options.compare]
+
+
+def find_compare(paths: Sequence[Path], worker: str) -> CompareRun | str:
+    """Return the newest compare run among ``paths`` that measured ``worker``, or why none."""
+    existing = sorted((p for p in paths if p.is_file()), key=lambda p: -p.stat().st_mtime)
+    if not existing:
+        shown = " or ".join(str(p) for p in paths) or "the --compare folder"
+        return (
+            f"no compare JSON at {shown}; run `workerkit compare --quick --workers {worker}` "
+            "or pass --run"
+        )
+    loaded = [load_compare(path) for path in existing]
+    measured = [run for run in loaded if isinstance(run, CompareRun) and run.measured(worker)]
+    if measured:
+        return measured[0]
+    problems = [run for run in loaded if isinstance(run, str)]
+    return problems[0] if problems else f"no compare run in {existing[0]} measured {worker}"
+
+
 def load_compare(path: Path) -> CompareRun | str:
-    """Return the compare JSON at ``path`` (the newest *.json if it is a folder), or why not."""
-    if path.is_dir():
-        candidates = sorted(path.glob("*.json"), key=lambda p: p.stat().st_mtime)
-        if not candidates:
-            return f"no compare JSON in {path}; run `workerkit compare` or pass --run"
-        path = candidates[-1]
-    if not path.is_file():
-        return f"no compare JSON at {path}; run `workerkit compare` or pass --run"
+    """Return the compare JSON at ``path``, or why it cannot be used."""
     try:
         document = _read_json(path)
     except ValueError as exc:
@@ -559,12 +585,13 @@ def load_compare(path: Path) -> CompareRun | str:
 
 def run_compare(options: Options, worker: str) -> CompareRun | str:
     """Run ``workerkit compare --quick`` for one worker in a subprocess and load its JSON."""
-    options.results_dir.mkdir(parents=True, exist_ok=True)
-    out = (options.results_dir / f"compare-{worker}.json").resolve()
+    folder = (options.results_dir / f"compare-{worker}").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "compare.json"
     out.unlink(missing_ok=True)
     command = [
-        *(options.compare_command or (options.python, "-m", "workerkit.cli", "compare")),
-        *("--quick", "--workers", worker, "--json", str(out)),
+        *(options.compare_command or (options.python, "-m", "workerkit.compare")),
+        *("--quick", "--workers", worker, "--out", str(folder), "--json", str(out)),
     ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=COMPARE_TIMEOUT_S)
@@ -586,21 +613,33 @@ def check_benchmark(evidence: Evidence, worker: str) -> Gate:
     run = evidence.compare_run(worker)
     if isinstance(run, str):
         return Gate(name, Status.NOT_RUN, run)
-    rows = run.rows(worker)
-    problems = [p for b in budgets if (p := _budget_problem(b, rows.get(b.metric))) is not None]
-    problems += _simplified_failures(run, worker)
+    checked = [(b, row) for b in budgets for row in run.rows(worker, b.metric)]
+    problems = [
+        f"the compare run has no {worker} row matching {b.metric!r}"
+        for b in budgets
+        if not run.rows(worker, b.metric)
+    ]
+    legacy_failed = bool(_failures(run, worker, "legacy"))
+    problems += [
+        p for b, row in checked if (p := _budget_problem(b, row, legacy_failed)) is not None
+    ]
+    problems += _failures(run, worker, "simplified")
     if problems:
         return Gate(name, Status.FAIL, f"{'; '.join(problems)} ({run.describe()})")
-    met = ", ".join(f"{b.metric} {_measured(b, rows[b.metric])}" for b in budgets)
+    met = "; ".join(f"{_label(row)} {_measured(b, row)}" for b, row in checked)
     return Gate(name, Status.PASS, f"{met} ({run.describe()})")
 
 
-def _budget_problem(budget: Budget, row: Mapping[str, Any] | None) -> str | None:
-    label = f"{budget.worker}/{budget.metric}"
-    if row is None:
-        return f"the compare run has no {label} row"
+def _label(row: Mapping[str, Any]) -> str:
+    return f"{row.get('worker')} '{row.get('metric')}'"
+
+
+def _budget_problem(budget: Budget, row: Mapping[str, Any], legacy_failed: bool) -> str | None:
+    label = _label(row)
     if budget.unit is not None and row.get("unit") != budget.unit:
         return f"{label} is measured in {row.get('unit')!r}, the budget in {budget.unit!r}"
+    if budget.min_ratio is not None and _beats_failed_legacy(row, legacy_failed):
+        return None
     value = row.get("ratio") if budget.min_ratio is not None else row.get("simplified")
     if not isinstance(value, int | float):
         what = "ratio" if budget.min_ratio is not None else "simplified value"
@@ -613,22 +652,40 @@ def _budget_problem(budget: Budget, row: Mapping[str, Any] | None) -> str | None
     return None
 
 
+def _beats_failed_legacy(row: Mapping[str, Any], legacy_failed: bool) -> bool:
+    # Legacy hung or crashed in every run (D11 deadlocks a burst), simplified measured:
+    # no ratio exists, and simplified is better by any ratio.
+    measured = isinstance(row.get("simplified"), int | float)
+    return legacy_failed and row.get("legacy") is None and measured
+
+
 def _measured(budget: Budget, row: Mapping[str, Any]) -> str:
     unit = f" {row['unit']}" if row.get("unit") else ""
+    simplified = f"{_number(row['simplified'])}{unit}"
     if budget.min_ratio is None:
-        return f"{row['simplified']:g}{unit}"
-    legacy, simplified = row.get("legacy"), row.get("simplified")
-    return f"{row['ratio']:.2f}x (legacy {legacy}{unit}, simplified {simplified}{unit})"
+        return simplified
+    if row.get("ratio") is None:
+        return f"(legacy never finished, simplified {simplified})"
+    legacy = f"{_number(row['legacy'])}{unit}"
+    return f"{row['ratio']:.2f}x (legacy {legacy}, simplified {simplified})"
 
 
-def _simplified_failures(run: CompareRun, worker: str) -> list[str]:
+def _number(value: object) -> str:
+    if not isinstance(value, int | float):
+        return str(value)
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def _failures(run: CompareRun, worker: str, stack: str) -> list[str]:
     failures = []
     for outcome in run.document.get("outcomes", []):
-        if outcome.get("worker") == worker and outcome.get("stack") == "simplified":
+        if outcome.get("worker") == worker and outcome.get("stack") == stack:
             bad = {k: outcome.get(k, 0) for k in ("hangs", "crashes") if outcome.get(k, 0)}
             if bad:
                 what = ", ".join(f"{count} {key}" for key, count in bad.items())
-                failures.append(f"simplified {worker}: {what} in {outcome.get('runs')} runs")
+                failures.append(f"{stack} {worker}: {what} in {outcome.get('runs')} runs")
     return failures
 
 
@@ -743,8 +800,8 @@ def _configured(evidence: Evidence, kind: Kind) -> list[tuple[str, str]]:
 
 
 def _service_default(root: Path) -> str | None:
-    # Read, not imported: the service imports Qt. A WorkerService built without a
-    # backends mapping routes every kind to this stack, whatever the flags say.
+    # Read, not imported: the service imports Qt. A WorkerService routes the kinds a
+    # partial backends mapping leaves out to this stack, whatever the flags say.
     path = root / "workerkit" / "service.py"
     if not path.is_file():
         return None
@@ -836,11 +893,15 @@ def run_checklist(options: Options) -> ChecklistReport:
     """Check every stage's gates from the facts the options point at."""
     migration = _read_migration(options.migration)
     evidence = Evidence(options, parse_budgets(migration, str(options.migration)))
-    results = [_check_stage(evidence, spec) for spec in STAGES]
-    return ChecklistReport(tuple(_with_claims(results, evidence)), audit_loc(options.root))
+    routes = [check_no_legacy_route(evidence, kind) for kind in Kind]
+    stages = tuple(
+        StageResult(spec, _check_stage(evidence, spec, routes), _claims(evidence, spec, routes))
+        for spec in STAGES
+    )
+    return ChecklistReport(stages, audit_loc(options.root))
 
 
-def _check_stage(evidence: Evidence, spec: StageSpec) -> tuple[StageSpec, list[Gate]]:
+def _check_stage(evidence: Evidence, spec: StageSpec, routes: list[Gate]) -> tuple[Gate, ...]:
     gates: list[Gate] = []
     for kind in spec.kinds:
         gates += [check_flag(evidence, kind), check_suite(evidence, contract_suite(kind))]
@@ -848,25 +909,18 @@ def _check_stage(evidence: Evidence, spec: StageSpec) -> tuple[StageSpec, list[G
         if kind in READ_ONLY_KINDS:
             gates.append(check_shadow(evidence, kind))
     if spec.removes_legacy:
-        gates += [check_no_legacy_route(evidence, kind) for kind in Kind]
+        gates += routes
     gates += [check_benchmark(evidence, worker) for worker in spec.workers]
     gates += [check_suite(evidence, suite) for suite in spec.suites]
-    return spec, gates
+    return tuple(gates)
 
 
-def _with_claims(
-    results: list[tuple[StageSpec, list[Gate]]], evidence: Evidence
-) -> list[StageResult]:
-    route_gates = [
-        g for _, gates in results for g in gates if g.name.endswith("cannot reach legacy")
-    ]
-    legacy_gone = bool(route_gates) and all(g.passed for g in route_gates)
-    staged = []
-    for spec, gates in results:
-        switched = any(_is_simplified(evidence.flag(kind)) for kind in spec.kinds)
-        claimed = switched or (not spec.kinds and legacy_gone)
-        staged.append(StageResult(spec, tuple(gates), claimed))
-    return staged
+def _claims(evidence: Evidence, spec: StageSpec, routes: list[Gate]) -> bool:
+    # A stage that migrates kinds is claimed by switching one of them; the last stage,
+    # which migrates none, once no kind can reach legacy any more.
+    if spec.kinds:
+        return any(_is_simplified(evidence.flag(kind)) for kind in spec.kinds)
+    return all(gate.passed for gate in routes)
 
 
 def _is_simplified(flag: Flag | str) -> bool:
@@ -922,9 +976,9 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     command.add_argument(
         "--compare",
         type=Path,
-        default=DEFAULT_COMPARE,
         metavar="PATH",
-        help=f"compare JSON or folder of them (default ./{DEFAULT_COMPARE})",
+        help=f"compare JSON, or a folder of them (default ./{DEFAULT_COMPARE} and the "
+        f"output of --run in ./{RESULTS_DIR}; the newest that measured the worker counts)",
     )
     command.add_argument(
         "--shadow-log",

@@ -13,7 +13,12 @@ __all__ = ["main"]
 
 # Modules that register a subcommand through ``add_command(subparsers)``; importing
 # them must stay cheap (no Qt at import time).
-_COMMAND_MODULES: tuple[str, ...] = ("workerkit.doctor", "workerkit.demo.command")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "workerkit.checklist",
+    "workerkit.demo.command",
+    "workerkit.doctor",
+    "workerkit.flags",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "Report",
     "add_arguments",
     "add_command",
+    "exit_status",
     "find_regressions",
     "format_table",
     "main",
@@ -144,7 +145,7 @@ def run_compare(args: argparse.Namespace) -> int:
     sizes = sizes_for(args.quick)
     began = time.perf_counter()
     _say(f"workerkit compare ({'quick' if args.quick else 'full'}): {', '.join(workers)}")
-    report, runs_log = _measure(workers, sizes, args.library, args.quick)
+    report, runs_log, notes = _measure(workers, sizes, args.library, args.quick)
     regressions = find_regressions(report.rows, baseline) if baseline is not None else []
     _say("")
     _say(format_table(report.rows, baseline, regressions))
@@ -152,15 +153,15 @@ def run_compare(args: argparse.Namespace) -> int:
     for outcome in report.outcomes:
         if outcome.hangs or outcome.crashes:
             _say(f"{outcome.stack}: {outcome.worker}: {outcome.note}")
-    _write_outputs(report, regressions, baseline, paths, runs_log, sizes)
+    _write_outputs(report, regressions, baseline, paths, runs_log, [*_method(sizes), *notes])
     elapsed = time.perf_counter() - began
     _say(f"\nwrote {paths.json}, {paths.markdown}, {paths.chart} in {elapsed:.0f} s")
-    return _status(report, regressions, baseline is not None)
+    return exit_status(report, regressions, with_baseline=baseline is not None)
 
 
 def _measure(
     workers: Sequence[str], sizes: Sizes, library: Path | None, quick: bool
-) -> tuple[Report, list[dict[str, Any]]]:
+) -> tuple[Report, list[dict[str, Any]], list[str]]:
     from simplified.annotation import DEFAULT_CONCURRENCY
     from workerkit.benchmarks.campaign import plan_runs, run_campaign
     from workerkit.benchmarks.data import prepare_dataset
@@ -195,10 +196,12 @@ def _measure(
         }
         for run, result in runs
     ]
-    return report, [{"dataset": dataset.to_dict()}, *runs_log]
+    notes = [f"- data, {name}: {text}" for name, text in dataset.notes.items()]
+    return report, [{"dataset": dataset.to_dict()}, *runs_log], notes
 
 
-def _status(report: Report, regressions: Sequence[Regression], with_baseline: bool) -> int:
+def exit_status(report: Report, regressions: Sequence[Regression], *, with_baseline: bool) -> int:
+    """Return 1 if the simplified stack hung or crashed, or a baseline regression; else 0."""
     if "simplified" in stacks_with_failures(report.outcomes):
         _say("the simplified stack hung, crashed or failed in some run: exit status 1")
         return 1
@@ -333,7 +336,7 @@ def to_markdown(
     report: Report,
     regressions: Sequence[Regression] = (),
     baseline: Sequence[Row] | None = None,
-    sizes: Sizes | None = None,
+    method: Sequence[str] = (),
 ) -> str:
     """Return the report as Markdown: context, the table, outcomes, regressions, method."""
     machine = report.machine
@@ -363,8 +366,8 @@ def to_markdown(
             f"({r.reason})"
             for r in regressions
         ] or ["- no regressions"]
-    if sizes is not None:
-        lines += ["", "## How it was measured", "", *_method(sizes)]
+    if method:
+        lines += ["", "## How it was measured", "", *method]
     return "\n".join(lines) + "\n"
 
 
@@ -388,7 +391,7 @@ def _method(sizes: Sizes) -> list[str]:
         "and drives the stack through the public WorkerService; timings are taken on the GUI "
         "thread when the terminal signal is handled. A 5 ms heartbeat QTimer measures GUI lag "
         "and samples the OS thread count and RSS (psutil). Values are medians over runs; "
-        "cancellation values are p95 over runs.",
+        "cancellation values are p95 over runs. The search target allows 5% for noise.",
         "",
         f"- plumbing: {sizes.roundtrip_jobs} sequential no-op searches "
         "(SearchConditions(limit=1) on a 3-image database); the floor is the same search on a "
@@ -429,7 +432,7 @@ def _write_outputs(
     baseline: Sequence[Row] | None,
     paths: _Paths,
     runs_log: list[dict[str, Any]],
-    sizes: Sizes,
+    method: Sequence[str],
 ) -> None:
     from workerkit.chart import render_chart
 
@@ -437,7 +440,7 @@ def _write_outputs(
         path.parent.mkdir(parents=True, exist_ok=True)
     paths.json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     paths.runs.write_text(json.dumps(runs_log, indent=2) + "\n", encoding="utf-8")
-    paths.markdown.write_text(to_markdown(report, regressions, baseline, sizes), encoding="utf-8")
+    paths.markdown.write_text(to_markdown(report, regressions, baseline, method), encoding="utf-8")
     machine = report.machine
     render_chart(
         report.rows,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QImageReader
+from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
 from workerkit.imaging import ImageError
 from workerkit.store import ImageRecord
@@ -28,10 +28,16 @@ def decode_thumbnail(record: ImageRecord, width: int, height: int) -> QImage:
     if source is None:
         raise ImageError(record.path, "the image file no longer exists")
     reader = QImageReader(str(source))
+    # Upright, like the width and height the store recorded (legacy's QPixmap(path) is not).
+    reader.setAutoTransform(True)
     full = reader.size()
     if not full.isValid():
         raise ImageError(source, f"Qt could not read its size ({reader.errorString()})")
-    reader.setScaledSize(full.scaled(QSize(width, height), Qt.AspectRatioMode.KeepAspectRatio))
+    box = QSize(width, height)
+    if reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90:
+        # The scaled size applies before the rotation: fit the rotated box.
+        box = box.transposed()
+    reader.setScaledSize(full.scaled(box, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
     if image.isNull():
         raise ImageError(source, f"Qt could not decode the image ({reader.errorString()})")

@@ -5,9 +5,10 @@ signals, plus what the operating system shows about this process (its threads an
 their CPU time). No test reaches into either stack.
 
 Slow inputs give every kind one long step, so a cancel can land inside it:
-registration and thumbnails meet a 5000 x 5000 PNG first, a search runs a caption
-query over 320,000 synthetic images (sized to about a second on this
-machine), and an annotation waits 1.5 s on the fake vision API.
+registration meets a 5000 x 5000 PNG first, a search runs a caption query over
+320,000 synthetic images (sized to about a second on this machine), and an
+annotation waits 1.5 s on the fake vision API. A thumbnail job meets the big PNG
+first too, but is canceled just after it (see ``_inside_long_step``).
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEventLoop, QSize, QTimer
+from PySide6.QtCore import QEventLoop, QObject, QSize, QTimer
 
 from workerkit.conditions import SearchConditions
 from workerkit.fakeapi import FakeVisionServer
@@ -79,6 +81,12 @@ SLOW_API_LATENCY_S = 1.5
 THUMBNAIL_PX = 256
 BIG_SIDE = 5000
 BIG_IMAGE_ID = 999_999
+# A canceled thumbnail job meets the big PNG, then small images: a legacy cancel between
+# two of them waits for one small QPixmap only.
+SMALL_IMAGES = 48
+SMALL_IMAGE_REPEATS = 4
+# The GUI event loop may pause this long while jobs work, and no longer.
+STALL_BOUND_S = 0.2
 SYNTHETIC_IMAGES = 320_000
 CAPTIONS_PER_IMAGE = 8
 FIRST_SYNTHETIC_ID = 1_000_001
@@ -111,17 +119,16 @@ class Defect(NamedTuple):
 
     code: str
     reason: str
+    # Further defects the same failure shows, each also marked legacy_defect.
+    also: tuple[str, ...] = ()
 
 
 def _param(values: tuple[str, ...], defect: Defect | None) -> Any:
-    marks = (
-        []
-        if defect is None
-        else [
-            pytest.mark.xfail(strict=True, reason=f"{defect.code}: {defect.reason}"),
-            pytest.mark.legacy_defect(defect.code),
-        ]
-    )
+    marks = []
+    if defect is not None:
+        codes = (defect.code, *defect.also)
+        marks.append(pytest.mark.xfail(strict=True, reason=f"{'+'.join(codes)}: {defect.reason}"))
+        marks.extend(pytest.mark.legacy_defect(code) for code in codes)
     return pytest.param(*values, marks=marks, id="-".join(values))
 
 
@@ -176,6 +183,33 @@ def _cpu_ticks_by_thread() -> dict[str, int]:
     return ticks
 
 
+def _states_by_thread() -> dict[str, str]:
+    main = str(threading.main_thread().native_id)
+    states: dict[str, str] = {}
+    for task in _tasks():
+        stat = _read_task(task, "stat") if task.name != main else None
+        if stat:
+            states[task.name] = stat.rsplit(")", 1)[1].split()[0]
+    return states
+
+
+def wait_until_other_threads_idle(timeout_s: float) -> bool:
+    """Block this thread until no other thread of the process is running; False on timeout.
+
+    Three calm samples 2 ms apart are needed: a thread that only waited for the GIL while
+    one sample was read runs again before the next.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = threading.Event()
+    calm = 0
+    while calm < 3:
+        if time.monotonic() > deadline:
+            return False
+        calm = calm + 1 if "R" not in _states_by_thread().values() else 0
+        pause.wait(0.002)
+    return True
+
+
 class CpuMeter:
     """Measure the CPU time threads other than the GUI thread used since the meter was made."""
 
@@ -218,6 +252,33 @@ def spin_for(ms: int) -> None:
     loop.exec()
 
 
+class StallMeter:
+    """Measure the longest gap between ticks of a 5 ms timer on the GUI thread."""
+
+    def __init__(self, parent: QObject) -> None:
+        self._timer = QTimer(parent)
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._tick)
+        self._last = 0.0
+        self.longest_s = 0.0
+
+    def start(self) -> None:
+        """Start ticking."""
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> float:
+        """Stop ticking and return the longest gap, the one up to now included."""
+        self._tick()
+        self._timer.stop()
+        return self.longest_s
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.longest_s = max(self.longest_s, now - self._last)
+        self._last = now
+
+
 # --- recording what a service reports ----------------------------------------------------
 
 
@@ -229,6 +290,9 @@ class Event:
     args: tuple[Any, ...]
     thread: threading.Thread
     at: float
+    # For terminal events: was the job still active, and how many were, when it arrived?
+    active_then: bool | None = None
+    count_then: int | None = None
 
     @property
     def job_id(self) -> str | None:
@@ -254,12 +318,19 @@ class EventLog:
 
     def __init__(self, service: WorkerService) -> None:
         self.events: list[Event] = []
+        # Weak, so the service's connections to this log do not keep the service alive.
+        self._service = weakref.ref(service)
         for name in SERVICE_SIGNALS:
             getattr(service, name).connect(self._recorder(name))
 
     def _recorder(self, name: str) -> Callable[..., None]:
         def record(*args: Any) -> None:
-            self.events.append(Event(name, args, threading.current_thread(), time.perf_counter()))
+            event = Event(name, args, threading.current_thread(), time.perf_counter())
+            service = self._service()
+            if name in TERMINAL_SIGNALS and service is not None:
+                active = service.is_worker_active(args[0])
+                event = replace(event, active_then=active, count_then=service.get_active_worker_count())
+            self.events.append(event)
 
         return record
 
@@ -305,6 +376,8 @@ class Run:
     count_after: int = 0
     late_cancel: CancelCall | None = None
     events_after_late_cancel: list[Event] = field(default_factory=list)
+    # Longest the GUI event loop did not run while the job worked (before any cancel).
+    longest_stall_s: float = 0.0
 
     def terminal(self) -> list[Event]:
         """Return the job-level terminal events of the job."""
@@ -345,6 +418,7 @@ class Run:
         return (
             f"{self.kind} job {self.job_id} on {self.stack}; cancel calls: [{cancels}]; "
             f"active after: {self.active_after}, count after: {self.count_after}; "
+            f"longest GUI stall: {self.longest_stall_s * 1000:.0f} ms; "
             f"events: {'; '.join(shown)}"
         )
 
@@ -492,6 +566,7 @@ class Inputs:
     search_db: Path
     long_search: LongSearch
     sample_records: list[ImageRecord]
+    small_records: list[ImageRecord]
     big_record: ImageRecord
     workdir: Path
 
@@ -551,9 +626,12 @@ class Scenarios:
     def _let_finish(
         self, service: WorkerService, log: EventLog, setting: _Setting, kind: str, stack: str
     ) -> Run:
+        stall = StallMeter(service)
+        stall.start()
         job_id = setting.start(service)
         run = Run(kind, stack, job_id, log.events)
         _await_terminal(log, run)
+        run.longest_stall_s = stall.stop()
         spin_for(QUIET_MS)
         _note_state(service, run)
         seen = len(log.events)
@@ -573,15 +651,18 @@ class Scenarios:
         *,
         twice: bool,
     ) -> Run:
+        stall = StallMeter(service)
         meter = CpuMeter()
+        stall.start()
         job_id = setting.start(service)
         run = Run(kind, stack, job_id, log.events)
-        inside = _inside_long_step(setting, meter)
+        inside = _inside_long_step(kind, setting, meter, log, job_id)
         if not spin_until(inside, LONG_MS) or log.terminal(job_id):
             raise AssertionError(
                 f"The {kind} job never reached its long step while still running, so there was "
                 f"nothing to cancel inside it; {run.describe()}"
             )
+        run.longest_stall_s = stall.stop()
         run.cancels.append(call_cancel(service, kind, job_id))
         if twice:
             run.cancels.append(call_cancel(service, kind, job_id))
@@ -631,7 +712,7 @@ class Scenarios:
                 conditions = inputs.long_search.conditions if slow else SearchConditions(limit=100)
                 return lambda service: service.start_search(conditions)
             case "thumbnail":
-                chosen = [inputs.big_record, *records] if slow else records
+                chosen = [inputs.big_record, *inputs.small_records] if slow else records
                 return lambda service: service.start_thumbnail_loading(chosen, size)
             case _:
                 ids = [records[0].id] if slow else [r.id for r in records[:3]]
@@ -644,11 +725,17 @@ def _fresh_folder(workdir: Path, kind: str) -> Path:
     return folder
 
 
-def _inside_long_step(setting: _Setting, meter: CpuMeter) -> Callable[[], bool]:
+def _inside_long_step(
+    kind: str, setting: _Setting, meter: CpuMeter, log: EventLog, job_id: str
+) -> Callable[[], bool]:
     server = setting.server
     if server is not None:
         # The fake API counts a request on arrival, then holds it for its latency.
         return lambda: server.requests >= 1
+    if kind == "thumbnail":
+        # A legacy thumbnail job freezes the GUI event loop while it makes each QPixmap (D6),
+        # so the GUI can only cancel between images: the first progress is such a moment.
+        return lambda: any(e.name == "worker_progress_updated" for e in log.events)
     return lambda: meter.seconds() >= LONG_STEP_CPU_S
 
 
@@ -687,6 +774,7 @@ def contract_inputs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Inputs:
     """Return the inputs of the recorded runs."""
+    by_area = sorted(sample_records, key=lambda r: r.width * r.height)
     return Inputs(
         sample_library,
         registered_db,
@@ -694,6 +782,7 @@ def contract_inputs(
         search_db,
         long_search,
         sample_records,
+        by_area[:SMALL_IMAGES] * SMALL_IMAGE_REPEATS,
         big_record,
         tmp_path_factory.mktemp("runs"),
     )

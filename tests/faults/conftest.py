@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -11,11 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from PIL import Image
 
+import legacy.backend
 from workerkit.conditions import SearchConditions
 from workerkit.results import RegistrationResult
 from workerkit.service import WorkerService
@@ -29,15 +32,23 @@ SCRIPTS = Path(__file__).parent.parent / "scripts"
 _DAC_CAPS = "-dac_override,-dac_read_search"
 
 
-def legacy_fails(code: str, reason: str) -> Any:
+def legacy_fails(code: str, reason: str, *also: str, slow: bool = False) -> Any:
     """Return the "legacy" parameter, expected to fail because of legacy defect ``code``."""
     return pytest.param(
         "legacy",
         marks=[
             pytest.mark.xfail(strict=True, reason=f"{code}: {reason}"),
-            pytest.mark.legacy_defect(code),
+            *(pytest.mark.legacy_defect(defect) for defect in (code, *also)),
+            *([pytest.mark.slow] if slow else []),
         ],
     )
+
+
+@pytest.fixture(autouse=True)
+def distinct_legacy_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give every legacy job id its own second, so D5 (ids colliding) hides no other fault."""
+    seconds = itertools.count(1_000_000)
+    monkeypatch.setattr(legacy.backend, "time", SimpleNamespace(time=lambda: next(seconds)))
 
 
 @dataclass(slots=True)

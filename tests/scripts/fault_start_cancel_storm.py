@@ -29,7 +29,7 @@ from workerkit.conditions import SearchConditions
 from workerkit.service import WorkerService
 from workerkit.store import ImageStore
 
-SETTLE_TIMEOUT_S = 20.0
+SETTLE_TIMEOUT_S = 5.0
 
 
 def main() -> int:

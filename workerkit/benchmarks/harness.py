@@ -48,6 +48,7 @@ def spin(seconds: float, parent: QObject) -> None:
     loop = QEventLoop(parent)
     QTimer.singleShot(max(0, int(seconds * 1000)), loop, loop.quit)
     loop.exec()
+    loop.deleteLater()
 
 
 @dataclass(slots=True)

@@ -64,7 +64,7 @@ FULL = Sizes(
     runs=3,
     slow_runs=2,
     cancel_runs=5,
-    watchdog_s=180.0,
+    watchdog_s=120.0,
 )
 
 QUICK = Sizes(

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 
+from workerkit.benchmarks.stats import percentile
 from workerkit.service import WorkerService
 
-__all__ = ["HEARTBEAT_MS", "Heartbeat", "SignalCounter", "percentile", "qthreads_alive"]
+__all__ = ["HEARTBEAT_MS", "Heartbeat", "SignalCounter", "qthreads_alive"]
 
 HEARTBEAT_MS = 5
 _MB = 1024 * 1024
-
-
-def percentile(values: Sequence[float], share: float) -> float | None:
-    """Return the nearest-rank percentile (``share`` in 0..1) of ``values``, or None if empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(share * len(ordered)))
-    return ordered[rank - 1]
 
 
 def qthreads_alive() -> int:

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from workerkit.benchmarks.campaign import PlannedRun
-from workerkit.benchmarks.plan import FLOOR, WORKLOADS, Sizes
+from workerkit.benchmarks.plan import FLOOR, Sizes
 from workerkit.benchmarks.runner import RunResult
+from workerkit.benchmarks.stats import percentile
 
 __all__ = ["Outcome", "Row", "build_outcomes", "build_rows", "ratio", "stacks_with_failures"]
 
@@ -130,209 +131,131 @@ class _Table:
         ]
         if not values:
             return None
-        if how == "p95":
-            ordered = sorted(values)
-            return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
-        return statistics.median(values)
+        return percentile(values, 0.95) if how == "p95" else statistics.median(values)
 
     def has(self, workload: str) -> bool:
         return any(w == workload for w, _ in self._metrics)
 
 
-@dataclass(slots=True)
-class _Builder:
-    table: _Table
-    rows: list[Row]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Spec:
+    """One report row: where its values come from and the issue's target for it."""
 
-    def add(
-        self,
-        worker: str,
-        workload: str,
-        key: str,
-        metric: str,
-        unit: str,
-        better: Better,
-        *,
-        how: str = "median",
-        floor: float | None = None,
-        target: tuple[str, Check] | None = None,
-    ) -> None:
-        legacy = self.table.value(workload, "legacy", key, how)
-        simplified = self.table.value(workload, "simplified", key, how)
-        r = ratio(legacy, simplified, better)
-        text, check = target if target is not None else (None, None)
-        met = check(legacy, simplified, floor, r) if check is not None else None
-        self.rows.append(Row(worker, metric, unit, legacy, simplified, floor, r, better, text, met))
+    worker: str
+    workload: str
+    key: str
+    metric: str
+    unit: str
+    better: Better = "lower"
+    how: str = "median"
+    floor_key: str | None = None
+    target: str | None = None
+    check: Check | None = None
+
+
+def _specs(sizes: Sizes, pool: float | None) -> list[_Spec]:
+    """Return every row the report can hold, in report order."""
+    threads = (pool or 0) + 2
+    http = f"in a {sizes.http_cancel_latency_s:g} s HTTP call"
+    places = {"cancel-sqlite": "in a slow SQLite query", "cancel-http": http,
+              "cancel-loop": "in a registration loop"}  # fmt: skip
+    rows = [
+        _Spec(worker="plumbing", workload="roundtrip", key="median_ms", unit="ms",
+              metric="no-op round trip, median", floor_key="median_ms",
+              target=">= 2x legacy and <= 3x floor",
+              check=_both(_at_least(2.0), _within_floor(3.0))),
+        _Spec(worker="plumbing", workload="roundtrip", key="p95_ms", unit="ms",
+              metric="no-op round trip, p95", floor_key="p95_ms"),
+        _Spec(worker="plumbing", workload="roundtrip", key="signals_per_job", unit="count",
+              metric="round trip: signals per job"),
+        _Spec(worker="plumbing", workload="burst", key="wall_ms", unit="ms",
+              metric="burst: wall time", target=">= 1.8x legacy", check=_at_least(1.8)),
+        _Spec(worker="plumbing", workload="burst", key="peak_threads_added", unit="count",
+              metric="burst: peak threads added",
+              target=f"<= pool size + 2 (= {threads:.0f})" if pool else None,
+              check=_at_most(threads) if pool else None),
+        _Spec(worker="plumbing", workload="burst", key="peak_rss_growth_mb", unit="MB",
+              metric="burst: peak RSS growth", target="<= 2 MB", check=_at_most(2.0)),
+        _Spec(worker="plumbing", workload="burst", key="refused_starts", unit="count",
+              metric="burst: refused starts"),
+        _Spec(worker="plumbing", workload="burst", key="signals", unit="count",
+              metric="burst: signals to the GUI thread"),
+        _Spec(worker="plumbing", workload="burst", key="lag_max_ms", unit="ms",
+              metric="burst: GUI lag, max"),
+        _Spec(worker="registration", workload="registration", key="wall_s", unit="s",
+              metric="registration: wall time", target=">= 1.5x legacy",
+              check=_at_least(1.5)),
+        *_gui_specs("registration", with_targets=True),
+        _Spec(worker="search", workload="search", key="wall_ms", unit="ms",
+              metric="queries: wall time",
+              target="no slower than legacy (>= 0.95x)", check=_at_least(0.95)),
+        _Spec(worker="search", workload="search", key="median_ms", unit="ms",
+              metric="query: median latency"),
+        _Spec(worker="search", workload="search", key="lag_max_ms", unit="ms",
+              metric="search: GUI lag, max"),
+        _Spec(worker="thumbnail", workload="thumbnail", key="images_per_s", unit="images/s",
+              metric="thumbnails: throughput", better="higher", floor_key="images_per_s",
+              target=">= 4x legacy and >= 70% of floor",
+              check=_both(_at_least(4.0), _share_of_floor(0.7))),
+        *_gui_specs("thumbnail", with_targets=True),
+        _Spec(worker="annotation", workload="annotation", key="wall_s", unit="s",
+              metric="annotation: wall time", floor_key="computed",
+              target=">= 6x legacy and <= 1.5x floor",
+              check=_both(_at_least(6.0), _within_floor(1.5))),
+        *_gui_specs("annotation", with_targets=False),
+    ]  # fmt: skip
+    for workload, place in places.items():
+        rows += [
+            _Spec(worker="cancellation", workload=workload, key="blocked_ms", unit="ms",
+                  how="p95", metric=f"cancel {place}: GUI blocked, p95",
+                  target="<= 1 ms", check=_at_most(1.0)),
+            _Spec(worker="cancellation", workload=workload, key="latency_ms", unit="ms",
+                  how="p95", metric=f"cancel {place}: to terminal signal, p95",
+                  target="<= 50 ms", check=_at_most(50.0)),
+        ]  # fmt: skip
+    return rows
+
+
+def _gui_specs(worker: str, *, with_targets: bool) -> list[_Spec]:
+    """Return the GUI lag and signal rows of a one-job workload named like its worker."""
+    return [
+        _Spec(worker=worker, workload=worker, key="lag_p99_ms", unit="ms",
+              metric=f"{worker}: GUI lag, p99", target="<= 16 ms" if with_targets else None,
+              check=_at_most(16.0) if with_targets else None),
+        _Spec(worker=worker, workload=worker, key="lag_max_ms", unit="ms",
+              metric=f"{worker}: GUI lag, max", target="<= 50 ms" if with_targets else None,
+              check=_at_most(50.0) if with_targets else None),
+        _Spec(worker=worker, workload=worker, key="signals", unit="count",
+              metric=f"{worker}: signals to the GUI thread"),
+    ]  # fmt: skip
 
 
 def build_rows(runs: Runs, workers: Sequence[str], sizes: Sizes, concurrency: int) -> list[Row]:
-    """Return the report rows of ``workers`` from the runs' metrics."""
-    builder = _Builder(_Table(runs), [])
-    for worker in workers:
-        _ROW_MAKERS[worker](builder, sizes, concurrency)
-    return builder.rows
+    """Return the report rows of ``workers`` from the runs' metrics.
+
+    ``concurrency`` is the simplified annotation's, for the N x latency / concurrency floor.
+    """
+    table = _Table(runs)
+    computed = sizes.annotations * sizes.annotation_latency_s / concurrency
+    specs = _specs(sizes, table.value("burst", "simplified", "pool_size"))
+    return [_row(table, spec, computed) for spec in specs if spec.worker in workers]
 
 
-def _plumbing(b: _Builder, sizes: Sizes, concurrency: int) -> None:
-    floor = b.table.value("roundtrip", FLOOR, "median_ms")
-    b.add(
-        "plumbing",
-        "roundtrip",
-        "median_ms",
-        "no-op round trip, median",
-        "ms",
-        "lower",
-        floor=floor,
-        target=(">= 2x legacy and <= 3x floor", _both(_at_least(2.0), _within_floor(3.0))),
-    )
-    b.add(
-        "plumbing",
-        "roundtrip",
-        "p95_ms",
-        "no-op round trip, p95",
-        "ms",
-        "lower",
-        floor=b.table.value("roundtrip", FLOOR, "p95_ms"),
-    )
-    b.add(
-        "plumbing", "roundtrip", "signals_per_job", "round trip: signals per job", "count", "lower"
-    )
-    b.add(
-        "plumbing",
-        "burst",
-        "wall_ms",
-        "burst: wall time",
-        "ms",
-        "lower",
-        target=(">= 1.8x legacy", _at_least(1.8)),
-    )
-    pool = b.table.value("burst", "simplified", "pool_size")
-    limit = (pool or 0) + 2
-    b.add(
-        "plumbing",
-        "burst",
-        "peak_threads_added",
-        "burst: peak threads added",
-        "count",
-        "lower",
-        target=(f"<= pool size + 2 (= {limit:.0f})", _at_most(limit)) if pool else None,
-    )
-    b.add(
-        "plumbing",
-        "burst",
-        "peak_rss_growth_mb",
-        "burst: peak RSS growth",
-        "MB",
-        "lower",
-        target=("<= 2 MB", _at_most(2.0)),
-    )
-    b.add("plumbing", "burst", "refused_starts", "burst: refused starts", "count", "lower")
-    b.add("plumbing", "burst", "signals", "burst: signals to the GUI thread", "count", "lower")
-    b.add("plumbing", "burst", "lag_max_ms", "burst: GUI lag, max", "ms", "lower")
-
-
-def _registration(b: _Builder, sizes: Sizes, concurrency: int) -> None:
-    b.add(
-        "registration",
-        "registration",
-        "wall_s",
-        "registration: wall time",
-        "s",
-        "lower",
-        target=(">= 1.5x legacy", _at_least(1.5)),
-    )
-    _gui_rows(b, "registration", "registration", with_targets=True)
-
-
-def _search(b: _Builder, sizes: Sizes, concurrency: int) -> None:
-    b.add(
-        "search",
-        "search",
-        "wall_ms",
-        "queries: wall time",
-        "ms",
-        "lower",
-        target=("no slower than legacy (>= 0.95x, noise margin)", _at_least(0.95)),
-    )
-    b.add("search", "search", "median_ms", "query: median latency", "ms", "lower")
-    b.add("search", "search", "lag_max_ms", "GUI lag, max", "ms", "lower")
-
-
-def _thumbnail(b: _Builder, sizes: Sizes, concurrency: int) -> None:
-    b.add(
-        "thumbnail",
-        "thumbnail",
-        "images_per_s",
-        "thumbnails: throughput",
-        "images/s",
-        "higher",
-        floor=b.table.value("thumbnail", FLOOR, "images_per_s"),
-        target=(">= 4x legacy and >= 70% of floor", _both(_at_least(4.0), _share_of_floor(0.7))),
-    )
-    _gui_rows(b, "thumbnail", "thumbnail", with_targets=True)
-
-
-def _annotation(b: _Builder, sizes: Sizes, concurrency: int) -> None:
-    floor = sizes.annotations * sizes.annotation_latency_s / concurrency
-    b.add(
-        "annotation",
-        "annotation",
-        "wall_s",
-        "annotation: wall time",
-        "s",
-        "lower",
-        floor=floor if b.table.has("annotation") else None,
-        target=(">= 6x legacy and <= 1.5x floor", _both(_at_least(6.0), _within_floor(1.5))),
-    )
-    _gui_rows(b, "annotation", "annotation", with_targets=False)
-
-
-def _cancellation(b: _Builder, sizes: Sizes, concurrency: int) -> None:
-    places = {
-        "cancel-sqlite": "in a slow SQLite query",
-        "cancel-http": f"in a {sizes.http_cancel_latency_s:g} s HTTP call",
-        "cancel-loop": "in a registration loop",
-    }
-    for workload in WORKLOADS["cancellation"]:
-        place = places[workload]
-        b.add(
-            "cancellation",
-            workload,
-            "blocked_ms",
-            f"cancel {place}: GUI blocked, p95",
-            "ms",
-            "lower",
-            how="p95",
-            target=("<= 1 ms", _at_most(1.0)),
-        )
-        b.add(
-            "cancellation",
-            workload,
-            "latency_ms",
-            f"cancel {place}: to terminal signal, p95",
-            "ms",
-            "lower",
-            how="p95",
-            target=("<= 50 ms", _at_most(50.0)),
-        )
-
-
-def _gui_rows(b: _Builder, worker: str, workload: str, *, with_targets: bool) -> None:
-    p99 = ("<= 16 ms", _at_most(16.0)) if with_targets else None
-    peak = ("<= 50 ms", _at_most(50.0)) if with_targets else None
-    b.add(worker, workload, "lag_p99_ms", f"{worker}: GUI lag, p99", "ms", "lower", target=p99)
-    b.add(worker, workload, "lag_max_ms", f"{worker}: GUI lag, max", "ms", "lower", target=peak)
-    b.add(worker, workload, "signals", f"{worker}: signals to the GUI thread", "count", "lower")
-
-
-_ROW_MAKERS: dict[str, Callable[[_Builder, Sizes, int], None]] = {
-    "plumbing": _plumbing,
-    "registration": _registration,
-    "search": _search,
-    "thumbnail": _thumbnail,
-    "annotation": _annotation,
-    "cancellation": _cancellation,
-}
+def _row(table: _Table, spec: _Spec, computed_floor: float) -> Row:
+    legacy = table.value(spec.workload, "legacy", spec.key, spec.how)
+    simplified = table.value(spec.workload, "simplified", spec.key, spec.how)
+    if spec.floor_key == "computed":
+        floor = computed_floor if table.has(spec.workload) else None
+    elif spec.floor_key is not None:
+        floor = table.value(spec.workload, FLOOR, spec.floor_key, spec.how)
+    else:
+        floor = None
+    r = ratio(legacy, simplified, spec.better)
+    met = spec.check(legacy, simplified, floor, r) if spec.check is not None else None
+    return Row(
+        spec.worker, spec.metric, spec.unit, legacy, simplified, floor, r, spec.better,
+        spec.target, met,
+    )  # fmt: skip
 
 
 # --- outcomes ----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from workerkit.benchmarks.run_one import RESULT_PREFIX
 __all__ = ["EXIT_GRACE_S", "RunResult", "run_workload"]
 
 # After printing its result a process gets this long to shut down before it is killed.
-EXIT_GRACE_S = 15.0
+EXIT_GRACE_S = 5.0
 _STDERR_TAIL = 600
 
 
@@ -114,7 +114,10 @@ class _Child:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        # The child has ended, so its stdout reaches end of file and the reader returns.
         self.reader.join(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def _read_result(lines: _Lines, deadline: float) -> dict[str, Any] | None:

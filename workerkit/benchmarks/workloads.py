@@ -1,7 +1,9 @@
 """The throughput workloads: each drives one stack through the public WorkerService.
 
 Every function runs on the GUI thread of a process with a QGuiApplication, takes
-the dataset, the stack name and a private work folder, and returns flat metrics.
+the dataset, the stack name, a private work folder and an ExitStack that tears the
+service down after the metrics were reported (a stack may hang there), and returns
+flat metrics.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QSize, QTimer
 
 from workerkit.benchmarks.data import THUMBNAIL_PX, Dataset
+from workerkit.benchmarks.fakeserver import spawn_server
 from workerkit.benchmarks.harness import Bench, JobEvent, WorkloadError, spin
-from workerkit.benchmarks.probes import percentile
+from workerkit.benchmarks.stats import percentile
 from workerkit.conditions import SearchConditions
-from workerkit.fakeapi import spawn_fake_server
 from workerkit.results import AnnotationResult, RegistrationResult, SearchResult, ThumbnailResult
 from workerkit.store import ImageStore
 
@@ -172,7 +174,8 @@ def thumbnail(data: Dataset, stack: str, work: Path, cleanup: ExitStack) -> Metr
 def annotation(data: Dataset, stack: str, work: Path, cleanup: ExitStack) -> Metrics:
     """Annotate images with the "http" model against the fake API in its own process."""
     db = shutil.copyfile(data.annotation_db, work / "annotation.sqlite")
-    base_url = cleanup.enter_context(spawn_fake_server(latency=data.sizes.annotation_latency_s))
+    # Not fakeapi.spawn_fake_server: its listen backlog of 5 stalls 8 concurrent clients.
+    base_url = cleanup.enter_context(spawn_server(latency=data.sizes.annotation_latency_s))
     # The service reads the http annotator's settings when it is created.
     os.environ.update(WORKERKIT_API_BASE=base_url, WORKERKIT_API_KEY=API_KEY)
     bench = open_bench(cleanup, ImageStore(db), stack)

@@ -1,0 +1,148 @@
+"""Contracts 4, 5 and 11: what a cancel reports, that it does not block, and repeated cancels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from workerkit.kinds import Kind
+from workerkit.service import WorkerService
+from workerkit.store import ImageStore
+
+from .conftest import (
+    NON_BLOCKING_S,
+    QUIET_MS,
+    SIGNAL_WORDS,
+    Defect,
+    EventLog,
+    LongSearch,
+    Scenarios,
+    call_cancel,
+    kind_stack_params,
+    spin_for,
+    stack_params,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+ERROR_AFTER_CANCELED = Defect(
+    "D2", "the job raises at its next cancellation check and reports an error after canceled"
+)
+STAYS_ACTIVE = Defect(
+    "D1", "a job canceled after its last check stays in active_workers; no all_workers_finished"
+)
+CANCELED_AGAIN = Defect(
+    "D1", "the canceled job stays active, so a second cancel reports canceled a second time"
+)
+BLOCKING = Defect("D3", "cancel waits on the GUI thread until the job reaches its next check")
+
+
+@pytest.mark.parametrize(
+    ("kind", "stack"),
+    kind_stack_params({"registration": ERROR_AFTER_CANCELED, "thumbnail": ERROR_AFTER_CANCELED}),
+)
+def test_cancel_reports_canceled_not_error(scenarios: Scenarios, kind: str, stack: str) -> None:
+    run = scenarios.canceled(kind, stack)
+    word = SIGNAL_WORDS[kind]
+    assert run.cancels[0].returned is True, run.describe()
+    assert run.named(f"{word}_canceled"), run.describe()
+    assert run.named(f"{word}_error", "job_failed") == [], run.describe()
+    assert run.named(f"{word}_finished", "job_finished") == [], run.describe()
+
+
+@pytest.mark.parametrize(
+    ("kind", "stack"), kind_stack_params({"search": STAYS_ACTIVE, "annotation": STAYS_ACTIVE})
+)
+def test_canceled_job_is_no_longer_active_and_all_workers_finished_fires(
+    scenarios: Scenarios, kind: str, stack: str
+) -> None:
+    run = scenarios.canceled(kind, stack)
+    terminal = run.terminal()
+    assert terminal, run.describe()
+    assert (terminal[0].active_then, terminal[0].count_then) == (False, 0), run.describe()
+    assert (run.active_after, run.count_after) == (False, 0), run.describe()
+    finished = run.named("all_workers_finished")
+    assert len(finished) == 1, run.describe()
+    assert finished[0].at >= terminal[0].at, run.describe()
+    # all_workers_finished must agree with the count: it follows the change to zero.
+    before = run.events[run.events.index(finished[0]) - 1]
+    assert (before.name, before.args) == ("active_worker_count_changed", (0,)), run.describe()
+
+
+# Legacy thumbnails pass: the GUI thread cannot run at all while the job makes a QPixmap (see
+# test_gui_event_loop_keeps_running_while_a_job_is_in_its_long_step, D6), so it can only
+# cancel between two images, and then waits for one small image at most.
+@pytest.mark.parametrize(
+    ("kind", "stack"),
+    kind_stack_params({"registration": BLOCKING, "search": BLOCKING, "annotation": BLOCKING}),
+)
+def test_cancel_returns_without_blocking_the_gui_thread(
+    scenarios: Scenarios, kind: str, stack: str
+) -> None:
+    run = scenarios.canceled(kind, stack)
+    call = run.cancels[0]
+    assert call.returned is True, run.describe()
+    assert call.seconds < NON_BLOCKING_S, (
+        f"cancel kept the GUI thread for {call.seconds * 1000:.0f} ms while the job was inside "
+        f"its long step; {run.describe()}"
+    )
+
+
+@pytest.mark.parametrize("stack", stack_params(BLOCKING))
+def test_search_cancel_interrupts_the_running_query(
+    scenarios: Scenarios, long_search: LongSearch, stack: str
+) -> None:
+    run = scenarios.canceled("search", stack)
+    terminal = run.terminal()
+    assert [e.name for e in terminal] == ["job_canceled"], run.describe()
+    latency = terminal[0].at - run.cancels[0].started
+    bound = min(0.25, long_search.seconds / 3)
+    assert latency < bound, (
+        f"canceled came {latency * 1000:.0f} ms after the cancel call; the query alone takes "
+        f"{long_search.seconds * 1000:.0f} ms, so it was not interrupted; {run.describe()}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "stack"),
+    kind_stack_params(
+        {
+            "registration": ERROR_AFTER_CANCELED,
+            "search": CANCELED_AGAIN,
+            "thumbnail": ERROR_AFTER_CANCELED,
+            "annotation": CANCELED_AGAIN,
+        }
+    ),
+)
+def test_cancel_twice_reports_one_canceled_event(
+    scenarios: Scenarios, kind: str, stack: str
+) -> None:
+    run = scenarios.canceled_twice(kind, stack)
+    word = SIGNAL_WORDS[kind]
+    assert run.cancels[0].returned is True, run.describe()
+    assert [e.name for e in run.terminal()] == ["job_canceled"], run.describe()
+    assert [e.name for e in run.kind_terminal()] == [f"{word}_canceled"], run.describe()
+
+
+@pytest.mark.parametrize(("kind", "stack"), kind_stack_params())
+def test_cancel_after_finish_returns_false_and_reports_nothing(
+    scenarios: Scenarios, kind: str, stack: str
+) -> None:
+    run = scenarios.finished(kind, stack)
+    assert run.late_cancel is not None and run.late_cancel.returned is False, run.describe()
+    assert run.events_after_late_cancel == [], (
+        f"within {QUIET_MS} ms of the late cancel: "
+        f"{[e.brief() for e in run.events_after_late_cancel]}"
+    )
+
+
+@pytest.mark.parametrize(("kind", "stack"), kind_stack_params())
+def test_cancel_of_an_unknown_id_returns_false_and_reports_nothing(
+    make_service: Callable[..., WorkerService], store: ImageStore, kind: str, stack: str
+) -> None:
+    service = make_service(store, stack)
+    log = EventLog(service)
+    assert call_cancel(service, kind, f"{Kind(kind).prefix}_unknown").returned is False
+    spin_for(100)
+    assert log.events == []

@@ -1,0 +1,139 @@
+"""Open the demo window on STACK, get all four kinds running, then close the window.
+
+Usage: fault_close_demo.py STACK LIBRARY DB. DB must hold a registered library. The
+window registers LIBRARY again and searches (which loads every thumbnail); the
+script also starts a local annotation of every image. Once the thumbnails are
+loading and the other jobs have made progress, the window is closed (its
+closeEvent shuts the service down), then the window and the service are
+deleted. Every Qt message (but the offscreen plugin's own) is printed to stderr as
+"QTMSG <type>: <text>". Prints
+one JSON line, then "closed"; the exit status tells whether the process survived.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import (
+    QEventLoop,
+    QMessageLogContext,
+    QThread,
+    QtMsgType,
+    qInstallMessageHandler,
+)
+from PySide6.QtWidgets import QApplication
+
+from workerkit.conditions import SearchConditions
+from workerkit.fakeapi import FakeVisionServer
+from workerkit.demo.window import DemoWindow
+from workerkit.service import WorkerService
+from workerkit.store import ImageStore
+
+KINDS = ("registration", "search", "thumbnail", "annotation")
+# The offscreen platform plugin says this whenever a top-level window is shown; it is about
+# the headless platform, not about the window or the workers, so it is not reported.
+OFFSCREEN_NOISE = frozenset({"This plugin does not support propagateSizeHints()"})
+RUNNING_TIMEOUT_S = 30.0
+SETTLE_TIMEOUT_S = 10.0
+# Each annotation request takes this long, so the annotation is always mid-call when the
+# service is torn down (192 images: ~50 s one after another on legacy, ~6 s 8-wide).
+API_LATENCY_S = 0.25
+API_KEY = "fault-suite"
+
+
+def _count_terminations() -> list[str]:
+    """Record every QThread.terminate() call from here on; return the record."""
+    calls: list[str] = []
+    original = QThread.terminate
+
+    def terminate(thread: QThread) -> None:
+        calls.append(thread.objectName())
+        original(thread)
+
+    QThread.terminate = terminate  # type: ignore[method-assign]
+    return calls
+
+
+def main() -> int:
+    """Run the scenario and print what happened."""
+    stack, library, db = sys.argv[1:4]
+    qt_messages: list[str] = []
+    qInstallMessageHandler(_recorder(qt_messages))
+    app = QApplication(sys.argv[:1])
+    store = ImageStore(db)
+    service = WorkerService(store, backends=dict.fromkeys(KINDS, stack), max_threads=4)
+    window = DemoWindow(service, Path(library))
+    window.show()
+    report: dict[str, object] = {"active_at_close": _start_all(app, window, service)}
+    started = time.perf_counter()
+    report["closed"] = window.close()
+    report["close_s"] = round(time.perf_counter() - started, 3)
+    report["threads_ended"] = _settle(app, lambda: _qthreads_alive() == 0)
+    window = service = None  # type: ignore[assignment]  # Qt deletes both here
+    gc.collect()
+    _settle(app, lambda: False, timeout_s=0.3)
+    report["qt_messages"] = qt_messages
+    print(json.dumps(report), flush=True)
+    print("closed", flush=True)
+    store.close()
+    return 0
+
+
+def _start_all(app: QApplication, window: DemoWindow, service: WorkerService) -> list[str]:
+    """Get all four kinds going through the window; return the kinds active at that point."""
+    progressed: set[str] = set()
+    thumbnails: list[str] = []
+    service.worker_progress_updated.connect(lambda job_id, _p: progressed.add(job_id))
+    service.thumbnail_started.connect(thumbnails.append)
+    registration = window.register_folder(window.library)
+    window.search(SearchConditions())
+    ids = [record.id for record in service.store.search(SearchConditions())]
+    annotation = service.start_annotation(ids, ["http"])
+    _settle(
+        app,
+        lambda: bool(thumbnails) and {registration, annotation, *thumbnails} <= progressed,
+        RUNNING_TIMEOUT_S,
+    )
+    return sorted(job_id.split("_")[0] for job_id in service.get_active_worker_ids())
+
+
+def _recorder(messages: list[str]) -> Callable[[QtMsgType, QMessageLogContext, str], None]:
+    def record(kind: QtMsgType, _context: QMessageLogContext, text: str) -> None:
+        if text in OFFSCREEN_NOISE:
+            return
+        messages.append(f"{kind.name}: {text}")
+        print(f"QTMSG {kind.name}: {text}", file=sys.stderr, flush=True)
+
+    return record
+
+
+def _settle(
+    app: QApplication, done: Callable[[], bool], timeout_s: float = SETTLE_TIMEOUT_S
+) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    return done()
+
+
+def _qthreads_alive() -> int:
+    return sum(_thread_name(task) == "QThread" for task in Path("/proc/self/task").iterdir())
+
+
+def _thread_name(task: Path) -> str:
+    try:
+        return (task / "comm").read_text().strip()
+    except FileNotFoundError:  # the thread ended while we listed the tasks
+        return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Run the four kinds of job in a loop on STACK and sample threads and memory after every round.
+
+Usage: fault_soak.py STACK ROUNDS LIBRARY DB. Round 0 samples before any job; each
+round registers LIBRARY, searches everything, loads every thumbnail and annotates
+up to 16 images with "local", one job after another. After each round (results
+dropped, garbage collected, legacy threads given time to end) it prints one JSON
+line: round, os_threads, qthreads, rss_mb and the events of the round; then "DONE".
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import psutil
+from PySide6.QtCore import QEventLoop, QSize
+from PySide6.QtGui import QGuiApplication
+
+from workerkit.conditions import SearchConditions
+from workerkit.results import SearchResult
+from workerkit.service import WorkerService
+from workerkit.store import ImageStore
+from workerkit.waiting import wait_for_job
+
+KINDS = ("registration", "search", "thumbnail", "annotation")
+ANNOTATED = 16
+THUMBNAIL_PX = 256
+JOB_TIMEOUT_S = 60.0
+SETTLE_TIMEOUT_S = 10.0
+
+
+def main() -> int:
+    """Run the rounds and print one sample per round."""
+    stack, rounds, library, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    app = QGuiApplication(sys.argv[:1])
+    store = ImageStore(db)
+    service = WorkerService(store, backends=dict.fromkeys(KINDS, stack))
+    process = psutil.Process()
+    print(json.dumps(_sample(process, 0, [])), flush=True)
+    for number in range(1, rounds + 1):
+        events = _round(service, library)
+        gc.collect()
+        _settle(app, lambda: _qthreads_alive() == 0)
+        print(json.dumps(_sample(process, number, events)), flush=True)
+    service.shutdown(timeout_ms=5000)
+    _settle(app, lambda: _qthreads_alive() == 0)
+    print("DONE", flush=True)
+    return 0
+
+
+def _sample(process: psutil.Process, number: int, events: list[str]) -> dict[str, object]:
+    return {
+        "round": number,
+        "os_threads": process.num_threads(),
+        "qthreads": _qthreads_alive(),
+        "rss_mb": round(process.memory_info().rss / 2**20, 2),
+        "events": events,
+    }
+
+
+def _round(service: WorkerService, library: str) -> list[str]:
+    """Run one job of each kind to its end; return how each ended."""
+    registration = wait_for_job(service, service.start_batch_registration(library), JOB_TIMEOUT_S)
+    search = wait_for_job(service, service.start_search(SearchConditions()), JOB_TIMEOUT_S)
+    assert isinstance(search.payload, SearchResult), search
+    records = search.payload.image_metadata
+    thumbnails = wait_for_job(
+        service,
+        service.start_thumbnail_loading(records, QSize(THUMBNAIL_PX, THUMBNAIL_PX)),
+        JOB_TIMEOUT_S,
+    )
+    ids = [record.id for record in records[:ANNOTATED]]
+    annotation = wait_for_job(service, service.start_annotation(ids, ["local"]), JOB_TIMEOUT_S)
+    return [outcome.event for outcome in (registration, search, thumbnails, annotation)]
+
+
+def _settle(
+    app: QGuiApplication, done: Callable[[], bool], timeout_s: float = SETTLE_TIMEOUT_S
+) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    return done()
+
+
+def _qthreads_alive() -> int:
+    return sum(_thread_name(task) == "QThread" for task in Path("/proc/self/task").iterdir())
+
+
+def _thread_name(task: Path) -> str:
+    try:
+        return (task / "comm").read_text().strip()
+    except FileNotFoundError:  # the thread ended while we listed the tasks
+        return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
