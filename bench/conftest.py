@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from workerkit.benchmarks.data import prepare_dataset
-from workerkit.benchmarks.plan import Sizes, runs_for, sizes_for
+from workerkit.benchmarks.plan import Sizes, runs_for, sizes_for, watchdog_for
 from workerkit.benchmarks.runner import RunResult, run_workload
 
 STACKS = ("legacy", "simplified")
@@ -63,7 +63,8 @@ def measure(benchmark: Any, dataset_file: Path, sizes: Sizes, tmp_path: Path) ->
 
         def once() -> None:
             folder = tmp_path / f"run-{next(counter)}"
-            results.append(run_workload(workload, stack, dataset_file, folder, sizes.watchdog_s))
+            watchdog = watchdog_for(workload, sizes)
+            results.append(run_workload(workload, stack, dataset_file, folder, watchdog))
 
         rounds = runs_for(workload, sizes)
         benchmark.group = workload

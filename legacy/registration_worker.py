@@ -9,7 +9,7 @@ from pathlib import Path
 from legacy.base_worker import LoRAIroWorkerBase
 from workerkit.intake import prepare_image
 from workerkit.results import FileFailure, RegistrationResult
-from workerkit.scanner import scan_images
+from workerkit.scanner import scan_library
 from workerkit.store import ImageStore
 
 __all__ = ["DatabaseRegistrationWorker"]
@@ -29,12 +29,13 @@ class DatabaseRegistrationWorker(LoRAIroWorkerBase[RegistrationResult]):
         """Scan the folder and register each file, skipping perceptual duplicates."""
         started = time.perf_counter()
         self._report_progress(5, "scanning for images")
-        files = scan_images(self.directory)
+        scan = scan_library(self.directory)
+        files = scan.files
         total = len(files)
         self._report_progress(10, f"found {total} images", total_count=total)
         registered = skipped = 0
         processed: list[Path] = []
-        errors: list[FileFailure] = []
+        errors: list[FileFailure] = list(scan.problems)
         for index, path in enumerate(files, start=1):
             self._check_cancellation()
             self._report_batch_progress(index, total, path.name)

@@ -10,7 +10,7 @@ from simplified.fanout import ordered_map
 from simplified.job import JobControl
 from workerkit.intake import prepare_image
 from workerkit.results import FileFailure, RegistrationResult
-from workerkit.scanner import scan_images
+from workerkit.scanner import scan_library
 from workerkit.store import ImageStore, NewImage
 
 __all__ = ["BATCH_SIZE", "register_directory"]
@@ -57,12 +57,13 @@ def register_directory(
     """Register every image under ``directory``; per-file failures are counted, never fatal."""
     started = time.perf_counter()
     control.progress(5, "scanning for images")
-    files = scan_images(directory)
+    scan = scan_library(directory)
+    files = scan.files
     total = len(files)
     control.progress(10, f"found {total} images", total_count=total)
     writer = _Writer(store)
     processed: list[Path] = []
-    errors: list[FileFailure] = []
+    errors: list[FileFailure] = list(scan.problems)
     for index, (path, outcome) in enumerate(
         ordered_map(control.pool, control.token, files, prepare_image), start=1
     ):

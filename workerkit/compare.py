@@ -172,8 +172,8 @@ def _measure(
         work = Path(scratch)
         dataset_path = dataset.write(work / "dataset.json")
         planned = plan_runs(workers, sizes)
-        _say(f"running {len(planned)} processes (watchdog {sizes.watchdog_s:.0f} s each)")
-        runs = run_campaign(planned, dataset_path, work, sizes.watchdog_s, _say)
+        _say(f"running {len(planned)} processes, each under a watchdog")
+        runs = run_campaign(planned, dataset_path, work, sizes, _say)
     report = Report(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         quick=quick,

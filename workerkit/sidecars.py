@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,4 +76,7 @@ def _read_text(path: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            # A long image name leaves no room for ".caption": no sidecar can exist.
+            return None
         raise SidecarError(path, exc.strerror or str(exc)) from exc

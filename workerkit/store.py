@@ -94,7 +94,6 @@ _INSERT_CAPTION = (
 )
 # A JSON array parameter keeps every statement fixed whatever the number of values.
 _IN_JSON = "IN (SELECT value FROM json_each(?))"
-_LIKE_ESCAPE = "\\"
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,11 +307,13 @@ class ImageStore:
         return [(tag, source) for tag, source in rows]
 
     def integrity_check(self) -> bool:
-        """Return whether SQLite finds the file and its foreign keys intact."""
-        with self._errors("check"):
-            connection = self.connection()
+        """Return whether SQLite finds the file and its foreign keys intact (False if corrupt)."""
+        connection = self.connection()
+        try:
             integrity = connection.execute("PRAGMA integrity_check").fetchall()
             orphans = connection.execute("PRAGMA foreign_key_check").fetchall()
+        except sqlite3.DatabaseError:
+            return False  # "database disk image is malformed" and kin: not intact
         return integrity == [("ok",)] and not orphans
 
     def _open_thread_connection(self) -> _ThreadConnection:
@@ -538,11 +539,13 @@ def _where_clause(conditions: SearchConditions) -> tuple[str, list[Any]]:
     if conditions.tags:
         clauses.append(_tag_clause(conditions, params))
     if conditions.caption is not None:
+        # instr() finds the text literally, wildcards included, and has no pattern-size limit
+        # (LIKE refuses patterns over ~50 kB as "too complex").
         clauses.append(
             "EXISTS (SELECT 1 FROM captions AS c WHERE c.image_id = i.id "
-            f"AND wk_casefold(c.text) LIKE ? ESCAPE '{_LIKE_ESCAPE}')"
+            "AND instr(wk_casefold(c.text), ?) > 0)"
         )
-        params.append(f"%{_escape_like(conditions.caption.casefold())}%")
+        params.append(conditions.caption.casefold())
     for column, value in (("i.width", conditions.min_width), ("i.height", conditions.min_height)):
         if value is not None:
             clauses.append(f"{column} >= ?")
@@ -567,13 +570,6 @@ def _tag_clause(conditions: SearchConditions, params: list[Any]) -> str:
     if conditions.include_untagged:
         clause = f"({clause} OR NOT EXISTS (SELECT 1 FROM tags AS u WHERE u.image_id = i.id))"
     return clause
-
-
-def _escape_like(text: str) -> str:
-    """Return ``text`` with LIKE wildcards and the escape character matched literally."""
-    for special in (_LIKE_ESCAPE, "%", "_"):
-        text = text.replace(special, _LIKE_ESCAPE + special)
-    return text
 
 
 def _record(row: Sequence[Any], tags: tuple[str, ...]) -> ImageRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
 from workerkit.imaging import ImageError
@@ -27,7 +27,8 @@ def decode_thumbnail(record: ImageRecord, width: int, height: int) -> QImage:
     source = best_source_path(record)
     if source is None:
         raise ImageError(record.path, "the image file no longer exists")
-    reader = QImageReader(str(source))
+    buffer = _buffer_if_unnamed(source)
+    reader = QImageReader(str(source)) if buffer is None else QImageReader(buffer)
     # Upright, like the width and height the store recorded (legacy's QPixmap(path) is not).
     reader.setAutoTransform(True)
     full = reader.size()
@@ -39,6 +40,21 @@ def decode_thumbnail(record: ImageRecord, width: int, height: int) -> QImage:
         box = box.transposed()
     reader.setScaledSize(full.scaled(box, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
+    del buffer  # held until here: the reader does not own it
     if image.isNull():
         raise ImageError(source, f"Qt could not decode the image ({reader.errorString()})")
     return image
+
+
+def _buffer_if_unnamed(source: Path) -> QBuffer | None:
+    """Return the file's bytes in a QBuffer when Qt cannot open it by name, else None."""
+    try:
+        str(source).encode("utf-8")
+    except UnicodeEncodeError:
+        # Qt file names are Unicode text; a name that is not valid UTF-8 (a lone
+        # surrogate here) cannot reach the file, so Python reads the bytes instead.
+        buffer = QBuffer()
+        buffer.setData(QByteArray(source.read_bytes()))
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        return buffer
+    return None

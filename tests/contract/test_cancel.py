@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -11,16 +12,19 @@ from workerkit.service import WorkerService
 from workerkit.store import ImageStore
 
 from .conftest import (
+    LONG_MS,
     NON_BLOCKING_S,
     QUIET_MS,
     SIGNAL_WORDS,
     Defect,
+    Event,
     EventLog,
     LongSearch,
     Scenarios,
     call_cancel,
     kind_stack_params,
     spin_for,
+    spin_until,
     stack_params,
 )
 
@@ -36,6 +40,9 @@ CANCELED_AGAIN = Defect(
     "D1", "the canceled job stays active, so a second cancel reports canceled a second time"
 )
 BLOCKING = Defect("D3", "cancel waits on the GUI thread until the job reaches its next check")
+FIRST_PROGRESS_QUERY_S = 0.5
+FIRST_PROGRESS_BOUND_S = 0.15
+FIRST_PROGRESS_TRIALS = 20
 
 
 @pytest.mark.parametrize(
@@ -105,6 +112,45 @@ def test_search_cancel_interrupts_the_running_query(
 
 
 @pytest.mark.parametrize(
+    "stack",
+    stack_params(
+        Defect(
+            "D3",
+            "cancel waits for the query (or, caught by the check, reports an error: D2)",
+            also=("D2",),
+        )
+    ),
+)
+def test_search_canceled_at_its_first_progress_ends_promptly(
+    search_store: ImageStore,
+    make_service: Callable[..., WorkerService],
+    long_search: LongSearch,
+    stack: str,
+) -> None:
+    # The first progress comes just before the query starts: a cancel then must still stop
+    # it. One trial can miss a narrow window, so several run; the first failure ends them.
+    service = make_service(search_store, stack)
+    log = EventLog(service)
+    conditions = long_search.shortened(FIRST_PROGRESS_QUERY_S)
+    canceled_at: dict[str, float] = {}
+
+    def cancel_at_first_progress(job_id: str, _progress: object) -> None:
+        if job_id not in canceled_at:
+            canceled_at[job_id] = time.perf_counter()
+            service.cancel_search(job_id)
+
+    service.worker_progress_updated.connect(cancel_at_first_progress)
+    for trial in range(1, FIRST_PROGRESS_TRIALS + 1):
+        job_id = service.start_search(conditions)
+        ends = _await_terminal(log, job_id)
+        latency = ends[0].at - canceled_at[job_id]
+        assert [e.name for e in ends] == ["job_canceled"] and latency < FIRST_PROGRESS_BOUND_S, (
+            f"trial {trial}: {[e.brief() for e in ends]} {latency * 1000:.0f} ms after the "
+            f"cancel; the query alone takes about {FIRST_PROGRESS_QUERY_S * 1000:.0f} ms"
+        )
+
+
+@pytest.mark.parametrize(
     ("kind", "stack"),
     kind_stack_params(
         {
@@ -146,3 +192,9 @@ def test_cancel_of_an_unknown_id_returns_false_and_reports_nothing(
     assert call_cancel(service, kind, f"{Kind(kind).prefix}_unknown").returned is False
     spin_for(100)
     assert log.events == []
+
+
+def _await_terminal(log: EventLog, job_id: str) -> list[Event]:
+    assert spin_until(lambda: bool(log.terminal(job_id)), LONG_MS), f"{job_id} never ended"
+    spin_for(20)
+    return log.terminal(job_id)

@@ -20,7 +20,6 @@ def test_service_signals_arrive_on_the_gui_thread(
     assert elsewhere == []
 
 
-
 @pytest.mark.parametrize(
     ("kind", "stack"),
     kind_stack_params(

@@ -34,12 +34,12 @@ def _recording_pixmap(makers: list[threading.Thread]) -> type[QPixmap]:
             super().__init__(*args)
 
         @staticmethod
-        def fromImage(*args: Any) -> QPixmap:  # noqa: N802 (Qt's name)
+        def fromImage(*args: Any) -> QPixmap:
             makers.append(threading.current_thread())
             return QPixmap.fromImage(*args)
 
         @staticmethod
-        def fromImageReader(*args: Any) -> QPixmap:  # noqa: N802 (Qt's name)
+        def fromImageReader(*args: Any) -> QPixmap:
             makers.append(threading.current_thread())
             return QPixmap.fromImageReader(*args)
 

@@ -1,6 +1,8 @@
 """Contract 8: shutdown() with a job of every kind active keeps to its timeout, cleanly.
 
-Run in a subprocess: the legacy stack may terminate() a thread that runs Python (D4).
+Run in a subprocess: the legacy stack may terminate() a thread that runs Python (D4). The
+HTTP call it cancels lasts 1.5 s, under the 2 s after which it would: a terminate() here
+can hang the process until the watchdog ends it, which would only cost time.
 """
 
 from __future__ import annotations
@@ -11,47 +13,49 @@ from pathlib import Path
 
 import pytest
 
+from workerkit.sample import SampleManifest
+
 from .conftest import Defect, LongSearch, run_script, stack_params
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 TIMEOUT_MS = 2_000
 MARGIN_S = 0.5
+SEARCH_S = 0.3
 
 
 @pytest.mark.parametrize(
     "stack",
     stack_params(
         Defect(
-            "D3",
-            "shutdown cancels the jobs one after another, each cancel blocking the GUI thread; "
-            "the 3 s HTTP call outlasts the 2 s wait, is terminate()d and stays active",
-            also=("D4", "D1"),
+            "D1",
+            "the annotation canceled inside its HTTP call stays active after shutdown (and "
+            "each cancel blocks the GUI thread in turn, D3, close to the timeout)",
         )
     ),
 )
 def test_shutdown_with_every_kind_active_returns_within_its_timeout(
     search_db: Path,
-    slow_library: Path,
+    sample_library: SampleManifest,
     long_search: LongSearch,
-    big_png: Path,
     tmp_path: Path,
     stack: str,
 ) -> None:
     db = tmp_path / "search.sqlite"
     shutil.copyfile(search_db, db)
-    after = long_search.conditions.registered_after
+    # Short enough that a legacy cancel, waiting for it on two busy cores, stays under 2 s.
+    search = long_search.shortened(SEARCH_S)
+    after = search.registered_after
     config = {
-        "library": str(slow_library),
+        "library": str(sample_library.root),
         "db": str(db),
-        "caption": long_search.conditions.caption,
+        "caption": search.caption,
         "registered_after": after.isoformat() if after else None,
-        "big_png": str(big_png),
         "timeout_ms": TIMEOUT_MS,
     }
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
-    run = run_script("contract_shutdown.py", stack, str(config_path), timeout_s=120)
+    run = run_script("contract_shutdown.py", stack, str(config_path), timeout_s=60)
     measured = run.measured
     assert not run.hung and measured is not None, run.describe()
     assert measured["all_active"], run.describe()

@@ -44,11 +44,10 @@ class FaultLibrary:
     broken: dict[Path, str]
 
 
-def _truncate(path: Path, keep: float) -> bytes:
-    """Cut ``path`` to the first ``keep`` share of its bytes; return the cut data."""
+def _truncate(path: Path, keep: float) -> None:
+    """Cut ``path`` to the first ``keep`` share of its bytes."""
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
-    return data
 
 
 def _write_valid(root: Path) -> dict[str, Path]:

@@ -1,9 +1,11 @@
 """Start all four kinds of job on STACK, then destroy or shut down the service while they run.
 
 Usage: fault_busy_service.py STACK LIBRARY DB MODE [TIMEOUT_MS]. DB must hold a
-registered library. MODE "destroy" deletes the service without a shutdown; MODE
-"shutdown" calls shutdown(TIMEOUT_MS) and times it, then deletes the service.
-Every Qt message is printed to stderr as "QTMSG <type>: <text>" as it comes.
+registered library. The annotation uses "http" against an in-process fake API that
+takes API_LATENCY_S per request, so it is always inside a call at the end. MODE
+"destroy" deletes the service without a shutdown; MODE "shutdown" calls
+shutdown(TIMEOUT_MS) and times it, then deletes the service. QThread.terminate()
+calls are counted. Every Qt message is printed to stderr as "QTMSG <type>: <text>".
 Prints one JSON line and then "destroyed"; the exit status tells whether the
 process survived.
 """
@@ -63,8 +65,24 @@ def main() -> int:
     timeout_ms = int(sys.argv[5]) if len(sys.argv) > 5 else 3000
     qt_messages: list[str] = []
     qInstallMessageHandler(_recorder(qt_messages))
+    terminated = _count_terminations()
     app = QGuiApplication(sys.argv[:1])
     store = ImageStore(db)
+    with FakeVisionServer(latency=API_LATENCY_S, required_key=API_KEY) as server:
+        os.environ.update(WORKERKIT_API_BASE=server.base_url, WORKERKIT_API_KEY=API_KEY)
+        report = _run(app, store, stack, library, mode, timeout_ms)
+    report["terminated_threads"] = len(terminated)
+    report["qt_messages"] = qt_messages
+    print(json.dumps(report), flush=True)
+    print("destroyed", flush=True)
+    store.close()
+    return 0
+
+
+def _run(
+    app: QGuiApplication, store: ImageStore, stack: str, library: str, mode: str, timeout_ms: int
+) -> dict[str, object]:
+    """Start the four jobs, end the service as ``mode`` says, and describe how it went."""
     # Four pool threads, so that on the simplified stack all four jobs run at once, not queued.
     service = WorkerService(store, backends=dict.fromkeys(KINDS, stack), max_threads=4)
     report: dict[str, object] = {"active_at_end": _start_all(app, service, store, library)}
@@ -78,25 +96,23 @@ def main() -> int:
     gc.collect()
     report["destroy_s"] = round(time.perf_counter() - started, 3)
     _settle(app, lambda: False, timeout_s=0.3)
-    report["qt_messages"] = qt_messages
-    print(json.dumps(report), flush=True)
-    print("destroyed", flush=True)
-    store.close()
-    return 0
+    return report
 
 
 def _start_all(
     app: QGuiApplication, service: WorkerService, store: ImageStore, library: str
 ) -> list[str]:
-    """Start one job of each kind; return the kinds active once the registration is under way."""
-    stepped: set[str] = set()
-    service.worker_batch_progress.connect(lambda job_id, *_step: stepped.add(job_id))
+    """Start one job of each kind; return the kinds active once the first ones reported."""
+    progressed: set[str] = set()
+    service.worker_progress_updated.connect(lambda job_id, _progress: progressed.add(job_id))
     records = store.search(SearchConditions())
     registration = service.start_batch_registration(library)
-    service.start_thumbnail_loading(records, QSize(96, 96))
-    service.start_annotation([record.id for record in records], ["http"])
+    # Every record three times over, so that the thumbnails outlast the wait below.
+    service.start_thumbnail_loading(records * 3, QSize(256, 256))
+    annotation = service.start_annotation([record.id for record in records], ["http"])
     service.start_search(SearchConditions())
-    _settle(app, lambda: registration in stepped, RUNNING_TIMEOUT_S)
+    # Both report at their very start; waiting for more lets the quick jobs end first.
+    _settle(app, lambda: {registration, annotation} <= progressed, RUNNING_TIMEOUT_S)
     return sorted(job_id.split("_")[0] for job_id in service.get_active_worker_ids())
 
 

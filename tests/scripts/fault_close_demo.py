@@ -2,11 +2,12 @@
 
 Usage: fault_close_demo.py STACK LIBRARY DB. DB must hold a registered library. The
 window registers LIBRARY again and searches (which loads every thumbnail); the
-script also starts a local annotation of every image. Once the thumbnails are
+script also starts an "http" annotation of every image against an in-process fake
+API that takes API_LATENCY_S per request. Once the thumbnails are
 loading and the other jobs have made progress, the window is closed (its
 closeEvent shuts the service down), then the window and the service are
-deleted. Every Qt message (but the offscreen plugin's own) is printed to stderr as
-"QTMSG <type>: <text>". Prints
+deleted. QThread.terminate() calls are counted. Every Qt message (but the offscreen
+plugin's own) is printed to stderr as "QTMSG <type>: <text>". Prints
 one JSON line, then "closed"; the exit status tells whether the process survived.
 """
 
@@ -32,8 +33,8 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 
 from workerkit.conditions import SearchConditions
-from workerkit.fakeapi import FakeVisionServer
 from workerkit.demo.window import DemoWindow
+from workerkit.fakeapi import FakeVisionServer
 from workerkit.service import WorkerService
 from workerkit.store import ImageStore
 
@@ -67,10 +68,24 @@ def main() -> int:
     stack, library, db = sys.argv[1:4]
     qt_messages: list[str] = []
     qInstallMessageHandler(_recorder(qt_messages))
+    terminated = _count_terminations()
     app = QApplication(sys.argv[:1])
     store = ImageStore(db)
+    with FakeVisionServer(latency=API_LATENCY_S, required_key=API_KEY) as server:
+        os.environ.update(WORKERKIT_API_BASE=server.base_url, WORKERKIT_API_KEY=API_KEY)
+        report = _run(app, store, stack, Path(library))
+    report["terminated_threads"] = len(terminated)
+    report["qt_messages"] = qt_messages
+    print(json.dumps(report), flush=True)
+    print("closed", flush=True)
+    store.close()
+    return 0
+
+
+def _run(app: QApplication, store: ImageStore, stack: str, library: Path) -> dict[str, object]:
+    """Open the window, start the four jobs, close the window and describe how it went."""
     service = WorkerService(store, backends=dict.fromkeys(KINDS, stack), max_threads=4)
-    window = DemoWindow(service, Path(library))
+    window = DemoWindow(service, library)
     window.show()
     report: dict[str, object] = {"active_at_close": _start_all(app, window, service)}
     started = time.perf_counter()
@@ -80,11 +95,7 @@ def main() -> int:
     window = service = None  # type: ignore[assignment]  # Qt deletes both here
     gc.collect()
     _settle(app, lambda: False, timeout_s=0.3)
-    report["qt_messages"] = qt_messages
-    print(json.dumps(report), flush=True)
-    print("closed", flush=True)
-    store.close()
-    return 0
+    return report
 
 
 def _start_all(app: QApplication, window: DemoWindow, service: WorkerService) -> list[str]:

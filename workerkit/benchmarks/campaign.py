@@ -7,7 +7,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workerkit.benchmarks.plan import FLOOR, MEASURED_FLOORS, STACKS, WORKLOADS, Sizes, runs_for
+from workerkit.benchmarks.plan import (
+    FLOOR,
+    MEASURED_FLOORS,
+    STACKS,
+    WORKLOADS,
+    Sizes,
+    runs_for,
+    watchdog_for,
+)
 from workerkit.benchmarks.runner import RunResult, run_workload
 
 __all__ = ["PlannedRun", "plan_runs", "run_campaign"]
@@ -41,7 +49,7 @@ def plan_runs(workers: Sequence[str], sizes: Sizes) -> list[PlannedRun]:
 
 
 def run_campaign(
-    planned: Sequence[PlannedRun], dataset: Path, work: Path, watchdog_s: float, log: Log
+    planned: Sequence[PlannedRun], dataset: Path, work: Path, sizes: Sizes, log: Log
 ) -> list[tuple[PlannedRun, RunResult]]:
     """Run every planned process under the watchdog, logging one line per run."""
     done: list[tuple[PlannedRun, RunResult]] = []
@@ -49,7 +57,8 @@ def run_campaign(
     width = len(str(len(planned)))
     for number, run in enumerate(planned, start=1):
         folder = work / f"{number:03d}-{run.workload}-{run.stack}"
-        result = run_workload(run.workload, run.stack, dataset, folder, watchdog_s)
+        watchdog = watchdog_for(run.workload, sizes)
+        result = run_workload(run.workload, run.stack, dataset, folder, watchdog)
         done.append((run, result))
         log(
             f"[{number:>{width}}/{len(planned)}] {run.worker:<12} {run.workload:<13} "

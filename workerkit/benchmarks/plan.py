@@ -17,6 +17,7 @@ __all__ = [
     "parse_workers",
     "runs_for",
     "sizes_for",
+    "watchdog_for",
 ]
 
 
@@ -61,8 +62,8 @@ FULL = Sizes(
     annotation_latency_s=0.15,
     http_cancel_latency_s=3.0,
     slow_rows=12_000,
-    runs=3,
-    slow_runs=2,
+    runs=5,
+    slow_runs=3,
     cancel_runs=5,
     watchdog_s=120.0,
 )
@@ -113,6 +114,15 @@ WORKLOADS: dict[str, tuple[str, ...]] = {
 # Workloads with a floor measured by running it as the "floor" stack.
 MEASURED_FLOORS = frozenset({"roundtrip", "thumbnail"})
 _SLOW = frozenset({"registration", "annotation"})
+
+
+# A legacy burst that takes longer than this has deadlocked (D11); it normally takes ~1 s.
+_BURST_WATCHDOG_S = 30.0
+
+
+def watchdog_for(workload: str, sizes: Sizes) -> float:
+    """Return how long a run of ``workload`` may take before it counts as hung."""
+    return min(sizes.watchdog_s, _BURST_WATCHDOG_S) if workload == "burst" else sizes.watchdog_s
 
 
 def runs_for(workload: str, sizes: Sizes) -> int:
