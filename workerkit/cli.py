@@ -15,6 +15,7 @@ __all__ = ["main"]
 # them must stay cheap (no Qt at import time).
 _COMMAND_MODULES: tuple[str, ...] = (
     "workerkit.checklist",
+    "workerkit.compare",
     "workerkit.demo.command",
     "workerkit.doctor",
     "workerkit.flags",

@@ -303,6 +303,9 @@ class _HttpServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = True
+    # socketserver's default backlog of 5 drops the SYNs of more simultaneous clients,
+    # which then retry a whole second later: too few for concurrent annotation.
+    request_queue_size = 128
 
     def __init__(self, owner: FakeVisionServer, address: tuple[str, int]) -> None:
         self.owner = owner

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from workerkit.conditions import SearchConditions
 from workerkit.kinds import Kind
 from workerkit.service import WorkerService
 from workerkit.store import ImageStore
@@ -22,6 +23,7 @@ from .conftest import (
     LongSearch,
     Scenarios,
     call_cancel,
+    dispose,
     kind_stack_params,
     spin_for,
     spin_until,
@@ -128,26 +130,37 @@ def test_search_canceled_at_its_first_progress_ends_promptly(
     stack: str,
 ) -> None:
     # The first progress comes just before the query starts: a cancel then must still stop
-    # it. One trial can miss a narrow window, so several run; the first failure ends them.
-    service = make_service(search_store, stack)
-    log = EventLog(service)
+    # it. The window is narrow, so several trials run, each on a new service (a new thread
+    # that must open its connection first); the first failure ends them.
     conditions = long_search.shortened(FIRST_PROGRESS_QUERY_S)
-    canceled_at: dict[str, float] = {}
-
-    def cancel_at_first_progress(job_id: str, _progress: object) -> None:
-        if job_id not in canceled_at:
-            canceled_at[job_id] = time.perf_counter()
-            service.cancel_search(job_id)
-
-    service.worker_progress_updated.connect(cancel_at_first_progress)
     for trial in range(1, FIRST_PROGRESS_TRIALS + 1):
-        job_id = service.start_search(conditions)
-        ends = _await_terminal(log, job_id)
-        latency = ends[0].at - canceled_at[job_id]
+        service = make_service(search_store, stack)
+        ends, latency = _cancel_at_first_progress(service, conditions)
         assert [e.name for e in ends] == ["job_canceled"] and latency < FIRST_PROGRESS_BOUND_S, (
             f"trial {trial}: {[e.brief() for e in ends]} {latency * 1000:.0f} ms after the "
             f"cancel; the query alone takes about {FIRST_PROGRESS_QUERY_S * 1000:.0f} ms"
         )
+        dispose(service)
+
+
+def _cancel_at_first_progress(
+    service: WorkerService, conditions: SearchConditions
+) -> tuple[list[Event], float]:
+    """Start a search, cancel it from the slot of its first progress; return how it ended."""
+    log = EventLog(service)
+    canceled_at: list[float] = []
+
+    def cancel_now(job_id: str, _progress: object) -> None:
+        if not canceled_at:
+            canceled_at.append(time.perf_counter())
+            service.cancel_search(job_id)
+
+    service.worker_progress_updated.connect(cancel_now)
+    job_id = service.start_search(conditions)
+    assert spin_until(lambda: bool(log.terminal(job_id)), LONG_MS), f"{job_id} never ended"
+    spin_for(20)
+    ends = log.terminal(job_id)
+    return ends, ends[0].at - canceled_at[0]
 
 
 @pytest.mark.parametrize(
@@ -192,9 +205,3 @@ def test_cancel_of_an_unknown_id_returns_false_and_reports_nothing(
     assert call_cancel(service, kind, f"{Kind(kind).prefix}_unknown").returned is False
     spin_for(100)
     assert log.events == []
-
-
-def _await_terminal(log: EventLog, job_id: str) -> list[Event]:
-    assert spin_until(lambda: bool(log.terminal(job_id)), LONG_MS), f"{job_id} never ended"
-    spin_for(20)
-    return log.terminal(job_id)

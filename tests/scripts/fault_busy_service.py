@@ -107,8 +107,9 @@ def _start_all(
     service.worker_progress_updated.connect(lambda job_id, _progress: progressed.add(job_id))
     records = store.search(SearchConditions())
     registration = service.start_batch_registration(library)
-    # Every record three times over, so that the thumbnails outlast the wait below.
-    service.start_thumbnail_loading(records * 3, QSize(256, 256))
+    # Every record twenty times over, so that the thumbnails outlast the wait below even on
+    # a fast stack on an idle machine.
+    service.start_thumbnail_loading(records * 20, QSize(256, 256))
     annotation = service.start_annotation([record.id for record in records], ["http"])
     service.start_search(SearchConditions())
     # Both report at their very start; waiting for more lets the quick jobs end first.

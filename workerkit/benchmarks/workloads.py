@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QSize, QTimer
 
 from workerkit.benchmarks.data import THUMBNAIL_PX, Dataset
-from workerkit.benchmarks.fakeserver import spawn_server
 from workerkit.benchmarks.harness import Bench, JobEvent, WorkloadError, spin
 from workerkit.benchmarks.stats import percentile
 from workerkit.conditions import SearchConditions
+from workerkit.fakeapi import spawn_fake_server
 from workerkit.results import AnnotationResult, RegistrationResult, SearchResult, ThumbnailResult
 from workerkit.store import ImageStore
 
@@ -174,8 +174,7 @@ def thumbnail(data: Dataset, stack: str, work: Path, cleanup: ExitStack) -> Metr
 def annotation(data: Dataset, stack: str, work: Path, cleanup: ExitStack) -> Metrics:
     """Annotate images with the "http" model against the fake API in its own process."""
     db = shutil.copyfile(data.annotation_db, work / "annotation.sqlite")
-    # Not fakeapi.spawn_fake_server: its listen backlog of 5 stalls 8 concurrent clients.
-    base_url = cleanup.enter_context(spawn_server(latency=data.sizes.annotation_latency_s))
+    base_url = cleanup.enter_context(spawn_fake_server(latency=data.sizes.annotation_latency_s))
     # The service reads the http annotator's settings when it is created.
     os.environ.update(WORKERKIT_API_BASE=base_url, WORKERKIT_API_KEY=API_KEY)
     bench = open_bench(cleanup, ImageStore(db), stack)
