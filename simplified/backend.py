@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -154,32 +155,26 @@ class SimplifiedBackend(Backend):
 
     @Slot(str, object)
     def _on_finished(self, job_id: str, result: object) -> None:
-        job = self._end(job_id)
-        if job is None:
-            return
-        if job.token.is_canceled:
-            # Canceled after the work completed (or superseded): the result is never delivered.
-            self.job_canceled.emit(job_id)
-        else:
-            self.job_finished.emit(job_id, _complete(job, result))
-        self.active_count_changed.emit(len(self._jobs))
+        self._settle(job_id, lambda job: self.job_finished.emit(job_id, _complete(job, result)))
 
     @Slot(str, str)
     def _on_failed(self, job_id: str, message: str) -> None:
+        self._settle(job_id, lambda _job: self.job_failed.emit(job_id, message))
+
+    @Slot(str)
+    def _on_canceled(self, job_id: str) -> None:
+        self._settle(job_id, lambda _job: self.job_canceled.emit(job_id))
+
+    def _settle(self, job_id: str, report: Callable[[_InFlight], None]) -> None:
         job = self._end(job_id)
         if job is None:
             return
         if job.token.is_canceled:
+            # A cancel wins over a result or an error that raced it (a superseded job's
+            # result is never delivered): the caller was told the cancel was accepted.
             self.job_canceled.emit(job_id)
         else:
-            self.job_failed.emit(job_id, message)
-        self.active_count_changed.emit(len(self._jobs))
-
-    @Slot(str)
-    def _on_canceled(self, job_id: str) -> None:
-        if self._end(job_id) is None:
-            return
-        self.job_canceled.emit(job_id)
+            report(job)
         self.active_count_changed.emit(len(self._jobs))
 
     def _end(self, job_id: str) -> _InFlight | None:
