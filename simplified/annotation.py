@@ -125,15 +125,11 @@ def _run_cancellable(control: JobControl, main: Callable[[], object]) -> Outcome
     try:
         task = loop.create_task(main())  # type: ignore[arg-type]
         remove_hook = control.token.on_cancel(lambda: _cancel_soon(loop, task))
-        # The loop mostly waits on sockets: hand its pool slot to the image preparation
-        # that asyncio.to_thread sends to the pool meanwhile.
-        control.pool.releaseThread()
         try:
             return loop.run_until_complete(task)
         except asyncio.CancelledError:
             raise JobCanceled from None
         finally:
-            control.pool.reserveThread()
             remove_hook()
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())

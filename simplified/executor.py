@@ -18,9 +18,9 @@ class PoolExecutor(ThreadPoolExecutor):
     """Run ``asyncio.to_thread`` work on a QThreadPool instead of asyncio's own threads.
 
     It subclasses ThreadPoolExecutor only because ``loop.set_default_executor``
-    accepts nothing else; it never starts a thread of its own. Calls queue on
-    the pool: the event loop's own pool thread hands its slot back while the
-    loop runs (``releaseThread``), so a queued call never waits on that loop.
+    accepts nothing else; it never starts a thread of its own. When the pool has
+    no free thread the call runs at once on the caller's thread: queueing would
+    deadlock a pool whose threads all run event loops waiting on such calls.
     """
 
     def __init__(self, pool: QThreadPool) -> None:
@@ -30,7 +30,11 @@ class PoolExecutor(ThreadPoolExecutor):
     def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
         """Schedule ``fn(*args, **kwargs)`` and return its future."""
         future: Future[R] = Future()
-        self._pool.start(_Call(future, partial(fn, *args, **kwargs)))
+        call = _Call(future, partial(fn, *args, **kwargs))
+        # tryStart() with a plain callable returns garbage and drops the call when the
+        # pool is full (PySide6 6.11); with a QRunnable it answers truthfully.
+        if not self._pool.tryStart(call):
+            call.run()
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:

@@ -47,31 +47,38 @@ def ordered_map(
 ) -> Iterator[tuple[T, R | Exception]]:
     """Yield ``(item, fn(item) or the exception it raised)`` in input order.
 
-    Helpers on the pool do the work; the calling pool thread only waits and
-    consumes, so a cancel wakes it at once instead of after the item in hand.
-    While it waits it hands its slot back (``releaseThread``), so the helpers
-    get every pool thread and two fanned-out jobs cannot starve each other.
+    The calling pool thread works too, so the job never holds more threads than
+    the pool allows and never waits on a pool busy with other jobs. The price:
+    a cancel takes effect once the item in this thread's hands is done. Handing
+    the slot back while waiting (``releaseThread``) would cut that, but lets a
+    burst of jobs grow the pool without bound.
     """
     shared = _Shared(len(items))
-    for _ in range(min(pool.maxThreadCount(), len(items))):
+    for _ in range(max(min(pool.maxThreadCount() - 1, len(items) - 1), 0)):
         pool.start(lambda: _drain(shared, token, items, fn))
     remove_hook = token.on_cancel(shared.wake)
-    pool.releaseThread()
     try:
         for index, item in enumerate(items):
-            yield item, _outcome(shared, token, index)
+            yield item, _outcome(shared, token, items, fn, index)
     finally:
-        pool.reserveThread()
         remove_hook()
 
 
-def _outcome(shared: _Shared, token: CancelToken, index: int) -> R | Exception:
-    with shared.ready:
-        while index not in shared.results:
+def _outcome(
+    shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R], index: int
+) -> R | Exception:
+    while True:
+        with shared.ready:
             token.raise_if_canceled()
-            shared.ready.wait()
-        token.raise_if_canceled()
-        return shared.results.pop(index)  # type: ignore[return-value]
+            if index in shared.results:
+                return shared.results.pop(index)  # type: ignore[return-value]
+        claimed = shared.claim()
+        if claimed is not None:
+            shared.put(claimed, _apply(fn, items[claimed]))
+            continue
+        with shared.ready:
+            while index not in shared.results and not token.is_canceled:
+                shared.ready.wait()
 
 
 def _drain(shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R]) -> None:

@@ -10,7 +10,9 @@ from workerkit.conditions import SearchConditions
 from workerkit.results import SearchResult
 from workerkit.store import ImageStore, StoreInterrupted
 
-__all__ = ["run_search"]
+__all__ = ["PROGRESS_STEPS", "run_search"]
+
+PROGRESS_STEPS = 20_000
 
 
 def run_search(
@@ -19,14 +21,18 @@ def run_search(
     """Run one query; a cancel interrupts it through the connection instead of waiting."""
     started = time.perf_counter()
     control.progress(20, "searching")
-    # Connection.interrupt() is the one sqlite3 call that is safe from another thread.
-    remove_hook = control.token.on_cancel(store.connection().interrupt)
+    connection = store.connection()
+    # SQLite calls the handler on this thread every few thousand VM steps and stops the
+    # statement when it answers True. Unlike Connection.interrupt() from the canceling
+    # thread, it cannot miss a cancel that lands just before the statement starts.
+    connection.set_progress_handler(lambda: control.token.is_canceled, PROGRESS_STEPS)
     try:
+        control.check()
         records = store.search(conditions)
     except StoreInterrupted:
         raise JobCanceled from None
     finally:
-        remove_hook()
+        connection.set_progress_handler(None, 0)
     control.check()
     control.progress(100, f"found {len(records)} images", "", len(records), len(records))
     return SearchResult(
