@@ -87,7 +87,7 @@ BIG_IMAGE_ID = 999_999
 # A canceled thumbnail job meets the big PNG, then small images: a legacy cancel between
 # two of them waits for one small QPixmap only.
 SMALL_IMAGES = 48
-SMALL_IMAGE_REPEATS = 4
+SMALL_IMAGE_REPEATS = 8
 # The GUI event loop may pause this long while jobs work, and no longer.
 STALL_BOUND_S = 0.2
 SYNTHETIC_IMAGES = 320_000
