@@ -106,11 +106,12 @@ def _start_all(
     progressed: set[str] = set()
     service.worker_progress_updated.connect(lambda job_id, _progress: progressed.add(job_id))
     records = store.search(SearchConditions())
-    registration = service.start_batch_registration(library)
-    # Every record twenty times over, so that the thumbnails outlast the wait below even on
-    # a fast stack on an idle machine.
-    service.start_thumbnail_loading(records * 20, QSize(256, 256))
+    # The annotation and the registration start first: on a pool of two threads they run
+    # while the thumbnails (every record twenty times over) and the search wait in the
+    # queue, so all four are still active when the wait below ends.
     annotation = service.start_annotation([record.id for record in records], ["http"])
+    registration = service.start_batch_registration(library)
+    service.start_thumbnail_loading(records * 20, QSize(256, 256))
     service.start_search(SearchConditions())
     # Both report at their very start; waiting for more lets the quick jobs end first.
     _settle(app, lambda: {registration, annotation} <= progressed, RUNNING_TIMEOUT_S)
