@@ -23,38 +23,6 @@ pytestmark = pytest.mark.timeout(120)
 LONG = 60_000
 
 
-def legacy_threads() -> int:
-    """Count OS threads named "QThread", skipping any that exits while it is being read."""
-    count = 0
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            count += (task / "comm").read_text().strip() == "QThread"
-        except (FileNotFoundError, ProcessLookupError):  # that thread just exited
-            continue
-    return count
-
-
-@pytest.fixture
-def settled_service(
-    qtbot, make_service: Callable[..., WorkerService]
-) -> Iterator[Callable[..., WorkerService]]:
-    """Build services like make_service, but shut them down and wait out their legacy threads first.
-
-    conftest's qthreads_alive() raises when a thread exits mid-scan; with no legacy
-    thread left by then, make_service's own teardown has nothing to race with.
-    """
-    made: list[WorkerService] = []
-
-    def build(*args: object, **kwargs: object) -> WorkerService:
-        made.append(make_service(*args, **kwargs))
-        return made[-1]
-
-    yield build
-    for service in made:
-        service.shutdown(timeout_ms=10_000)
-    qtbot.waitUntil(lambda: legacy_threads() == 0, timeout=30_000)
-
-
 @pytest.fixture(autouse=True)
 def flag_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Run in a directory whose workerkit.toml and WORKERKIT_* variables route search elsewhere."""
@@ -222,13 +190,13 @@ def libraries(registered_store: ImageStore, tmp_path: Path) -> Iterator[tuple[Pa
 
 def test_routing_switch_moves_new_registrations_and_the_running_one_stays_on_legacy(
     qtbot,
-    settled_service: Callable[..., WorkerService],
+    make_service: Callable[..., WorkerService],
     store: ImageStore,
     libraries: tuple[Path, Path, Path],
 ) -> None:
     gated_dir, free_dir, gated_image = libraries
     gate = SidecarGate(gated_image)
-    service = settled_service(store, "legacy")
+    service = make_service(store, "legacy")
     finished: dict[str, object] = {}
     batches: list[str] = []
     service.job_finished.connect(lambda job_id, result: finished.__setitem__(job_id, result))
@@ -255,9 +223,9 @@ def test_routing_switch_moves_new_registrations_and_the_running_one_stays_on_leg
 
 
 def test_routing_switch_moves_new_thumbnails_and_the_running_one_stays_on_simplified(
-    qtbot, settled_service: Callable[..., WorkerService], registered_store: ImageStore
+    qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore
 ) -> None:
-    service = settled_service(registered_store, "simplified")
+    service = make_service(registered_store, "simplified")
     records = registered_store.search(SearchConditions(limit=4))
     finished: dict[str, ThumbnailResult] = {}
     service.job_finished.connect(lambda job_id, result: finished.__setitem__(job_id, result))

@@ -7,7 +7,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,38 +43,6 @@ LONG = 60_000
 LEGACY_ID = re.compile(r"^(search|thumbnail)_\d+$")
 CANDIDATE_ID = re.compile(r"^(search|thumbnail)_[0-9a-f]{32}$")
 THUMB_SIZE = QSize(96, 96)
-
-
-def legacy_threads() -> int:
-    """Count OS threads named "QThread", skipping any that exits while it is being read."""
-    count = 0
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            count += (task / "comm").read_text().strip() == "QThread"
-        except (FileNotFoundError, ProcessLookupError):  # that thread just exited
-            continue
-    return count
-
-
-@pytest.fixture
-def settled_service(
-    qtbot, make_service: Callable[..., WorkerService]
-) -> Iterator[Callable[..., WorkerService]]:
-    """Build services like make_service, but shut them down and wait out their legacy threads first.
-
-    conftest's qthreads_alive() raises when a thread exits mid-scan; with no legacy
-    thread left by then, make_service's own teardown has nothing to race with.
-    """
-    made: list[WorkerService] = []
-
-    def build(*args: object, **kwargs: object) -> WorkerService:
-        made.append(make_service(*args, **kwargs))
-        return made[-1]
-
-    yield build
-    for service in made:
-        service.shutdown(timeout_ms=10_000)
-    qtbot.waitUntil(lambda: legacy_threads() == 0, timeout=30_000)
 
 
 class DroppingBackend(SimplifiedBackend):
@@ -139,12 +107,12 @@ def shadow_log(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def shadowed(
-    settled_service: Callable[..., WorkerService], registered_store: ImageStore, shadow_log: Path
+    make_service: Callable[..., WorkerService], registered_store: ImageStore, shadow_log: Path
 ) -> Callable[..., WorkerService]:
     """Build a legacy service with search and thumbnail in shadow mode, on the sample library."""
 
     def build(candidate: type[SimplifiedBackend] | None = None) -> WorkerService:
-        service = settled_service(
+        service = make_service(
             registered_store, "legacy", shadow_log=shadow_log, shadow_candidate=candidate
         )
         service.set_backend("search", "shadow")

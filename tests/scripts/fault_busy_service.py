@@ -17,20 +17,16 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import (
-    QEventLoop,
-    QMessageLogContext,
     QSize,
     QThread,
-    QtMsgType,
     qInstallMessageHandler,
 )
 from PySide6.QtGui import QGuiApplication
+from script_support import qt_message_recorder, qthreads_alive, settle
 
 from workerkit.conditions import SearchConditions
 from workerkit.fakeapi import FakeVisionServer
@@ -64,7 +60,7 @@ def main() -> int:
     stack, library, db, mode = sys.argv[1:5]
     timeout_ms = int(sys.argv[5]) if len(sys.argv) > 5 else 3000
     qt_messages: list[str] = []
-    qInstallMessageHandler(_recorder(qt_messages))
+    qInstallMessageHandler(qt_message_recorder(qt_messages))
     terminated = _count_terminations()
     app = QGuiApplication(sys.argv[:1])
     store = ImageStore(db)
@@ -90,12 +86,12 @@ def _run(
         started = time.perf_counter()
         report["shutdown_ok"] = service.shutdown(timeout_ms=timeout_ms)
         report["shutdown_s"] = round(time.perf_counter() - started, 3)
-        report["threads_ended"] = _settle(app, lambda: _qthreads_alive() == 0)
+        report["threads_ended"] = settle(app, lambda: qthreads_alive() == 0, SETTLE_TIMEOUT_S)
     started = time.perf_counter()
     service = None  # type: ignore[assignment]  # the last reference: Qt deletes the service here
     gc.collect()
     report["destroy_s"] = round(time.perf_counter() - started, 3)
-    _settle(app, lambda: False, timeout_s=0.3)
+    settle(app, lambda: False, timeout_s=0.3)
     return report
 
 
@@ -114,36 +110,8 @@ def _start_all(
     service.start_thumbnail_loading(records * 20, QSize(256, 256))
     service.start_search(SearchConditions())
     # Both report at their very start; waiting for more lets the quick jobs end first.
-    _settle(app, lambda: {registration, annotation} <= progressed, RUNNING_TIMEOUT_S)
+    settle(app, lambda: {registration, annotation} <= progressed, RUNNING_TIMEOUT_S)
     return sorted(job_id.split("_")[0] for job_id in service.get_active_worker_ids())
-
-
-def _recorder(messages: list[str]) -> Callable[[QtMsgType, QMessageLogContext, str], None]:
-    def record(kind: QtMsgType, _context: QMessageLogContext, text: str) -> None:
-        messages.append(f"{kind.name}: {text}")
-        print(f"QTMSG {kind.name}: {text}", file=sys.stderr, flush=True)
-
-    return record
-
-
-def _settle(
-    app: QGuiApplication, done: Callable[[], bool], timeout_s: float = SETTLE_TIMEOUT_S
-) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not done() and time.monotonic() < deadline:
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-    return done()
-
-
-def _qthreads_alive() -> int:
-    return sum(_thread_name(task) == "QThread" for task in Path("/proc/self/task").iterdir())
-
-
-def _thread_name(task: Path) -> str:
-    try:
-        return (task / "comm").read_text().strip()
-    except FileNotFoundError:  # the thread ended while we listed the tasks
-        return ""
 
 
 if __name__ == "__main__":

@@ -18,19 +18,16 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import (
-    QEventLoop,
-    QMessageLogContext,
     QThread,
-    QtMsgType,
     qInstallMessageHandler,
 )
 from PySide6.QtWidgets import QApplication
+from script_support import qt_message_recorder, qthreads_alive, settle
 
 from workerkit.conditions import SearchConditions
 from workerkit.demo.window import DemoWindow
@@ -67,7 +64,7 @@ def main() -> int:
     """Run the scenario and print what happened."""
     stack, library, db = sys.argv[1:4]
     qt_messages: list[str] = []
-    qInstallMessageHandler(_recorder(qt_messages))
+    qInstallMessageHandler(qt_message_recorder(qt_messages, OFFSCREEN_NOISE))
     terminated = _count_terminations()
     app = QApplication(sys.argv[:1])
     store = ImageStore(db)
@@ -91,10 +88,10 @@ def _run(app: QApplication, store: ImageStore, stack: str, library: Path) -> dic
     started = time.perf_counter()
     report["closed"] = window.close()
     report["close_s"] = round(time.perf_counter() - started, 3)
-    report["threads_ended"] = _settle(app, lambda: _qthreads_alive() == 0)
+    report["threads_ended"] = settle(app, lambda: qthreads_alive() == 0, SETTLE_TIMEOUT_S)
     window = service = None  # type: ignore[assignment]  # Qt deletes both here
     gc.collect()
-    _settle(app, lambda: False, timeout_s=0.3)
+    settle(app, lambda: False, timeout_s=0.3)
     return report
 
 
@@ -108,42 +105,12 @@ def _start_all(app: QApplication, window: DemoWindow, service: WorkerService) ->
     window.search(SearchConditions())
     ids = [record.id for record in service.store.search(SearchConditions())]
     annotation = service.start_annotation(ids, ["http"])
-    _settle(
+    settle(
         app,
         lambda: bool(thumbnails) and {registration, annotation, *thumbnails} <= progressed,
         RUNNING_TIMEOUT_S,
     )
     return sorted(job_id.split("_")[0] for job_id in service.get_active_worker_ids())
-
-
-def _recorder(messages: list[str]) -> Callable[[QtMsgType, QMessageLogContext, str], None]:
-    def record(kind: QtMsgType, _context: QMessageLogContext, text: str) -> None:
-        if text in OFFSCREEN_NOISE:
-            return
-        messages.append(f"{kind.name}: {text}")
-        print(f"QTMSG {kind.name}: {text}", file=sys.stderr, flush=True)
-
-    return record
-
-
-def _settle(
-    app: QApplication, done: Callable[[], bool], timeout_s: float = SETTLE_TIMEOUT_S
-) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not done() and time.monotonic() < deadline:
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-    return done()
-
-
-def _qthreads_alive() -> int:
-    return sum(_thread_name(task) == "QThread" for task in Path("/proc/self/task").iterdir())
-
-
-def _thread_name(task: Path) -> str:
-    try:
-        return (task / "comm").read_text().strip()
-    except FileNotFoundError:  # the thread ended while we listed the tasks
-        return ""
 
 
 if __name__ == "__main__":

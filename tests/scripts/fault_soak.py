@@ -13,15 +13,13 @@ import gc
 import json
 import os
 import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import psutil
-from PySide6.QtCore import QEventLoop, QSize
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QGuiApplication
+from script_support import qthreads_alive, settle
 
 from workerkit.conditions import SearchConditions
 from workerkit.results import SearchResult
@@ -47,10 +45,10 @@ def main() -> int:
     for number in range(1, rounds + 1):
         events = _round(service, library)
         gc.collect()
-        _settle(app, lambda: _qthreads_alive() == 0)
+        settle(app, lambda: qthreads_alive() == 0, SETTLE_TIMEOUT_S)
         print(json.dumps(_sample(process, number, events)), flush=True)
     service.shutdown(timeout_ms=5000)
-    _settle(app, lambda: _qthreads_alive() == 0)
+    settle(app, lambda: qthreads_alive() == 0, SETTLE_TIMEOUT_S)
     print("DONE", flush=True)
     return 0
 
@@ -59,7 +57,7 @@ def _sample(process: psutil.Process, number: int, events: list[str]) -> dict[str
     return {
         "round": number,
         "os_threads": process.num_threads(),
-        "qthreads": _qthreads_alive(),
+        "qthreads": qthreads_alive(),
         "rss_mb": round(process.memory_info().rss / 2**20, 2),
         "events": events,
     }
@@ -79,26 +77,6 @@ def _round(service: WorkerService, library: str) -> list[str]:
     ids = [record.id for record in records[:ANNOTATED]]
     annotation = wait_for_job(service, service.start_annotation(ids, ["local"]), JOB_TIMEOUT_S)
     return [outcome.event for outcome in (registration, search, thumbnails, annotation)]
-
-
-def _settle(
-    app: QGuiApplication, done: Callable[[], bool], timeout_s: float = SETTLE_TIMEOUT_S
-) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not done() and time.monotonic() < deadline:
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-    return done()
-
-
-def _qthreads_alive() -> int:
-    return sum(_thread_name(task) == "QThread" for task in Path("/proc/self/task").iterdir())
-
-
-def _thread_name(task: Path) -> str:
-    try:
-        return (task / "comm").read_text().strip()
-    except FileNotFoundError:  # the thread ended while we listed the tasks
-        return ""
 
 
 if __name__ == "__main__":

@@ -14,15 +14,13 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from itertools import count
-from pathlib import Path
 from types import SimpleNamespace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop
 from PySide6.QtGui import QGuiApplication
+from script_support import qthreads_alive, settle
 
 import legacy.backend
 from workerkit.conditions import SearchConditions
@@ -41,7 +39,7 @@ def main() -> int:
     service = WorkerService(ImageStore(db), backends={"search": stack})
     print(json.dumps(_storm(app, service, pairs)), flush=True)
     service.shutdown(timeout_ms=5000)
-    _settle(app, lambda: _qthreads_alive() == 0)
+    settle(app, lambda: qthreads_alive() == 0, SETTLE_TIMEOUT_S)
     return 0
 
 
@@ -64,12 +62,14 @@ def _storm(app: QGuiApplication, service: WorkerService, pairs: int) -> dict[str
         ids.append(job_id)
         refused += not service.cancel_search(job_id)
         app.processEvents()
-        most_qthreads = max(most_qthreads, _qthreads_alive())
+        most_qthreads = max(most_qthreads, qthreads_alive())
         if pair % 100 == 0:
             print(f"PAIR {pair}", flush=True)
     storm_s = time.perf_counter() - started
-    settled = _settle(
-        app, lambda: all(ended[j] for j in ids) and not service.get_active_worker_ids()
+    settled = settle(
+        app,
+        lambda: all(ended[j] for j in ids) and not service.get_active_worker_ids(),
+        SETTLE_TIMEOUT_S,
     )
     return {
         "pairs": pairs,
@@ -83,26 +83,6 @@ def _storm(app: QGuiApplication, service: WorkerService, pairs: int) -> dict[str
         "active_after": service.get_active_worker_count(),
         "most_qthreads": most_qthreads,
     }
-
-
-def _settle(
-    app: QGuiApplication, done: Callable[[], bool], timeout_s: float = SETTLE_TIMEOUT_S
-) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not done() and time.monotonic() < deadline:
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-    return done()
-
-
-def _qthreads_alive() -> int:
-    return sum(_thread_name(task) == "QThread" for task in Path("/proc/self/task").iterdir())
-
-
-def _thread_name(task: Path) -> str:
-    try:
-        return (task / "comm").read_text().strip()
-    except FileNotFoundError:  # the thread ended while we listed the tasks
-        return ""
 
 
 if __name__ == "__main__":

@@ -1,0 +1,47 @@
+"""What the subprocess scenario scripts share: settling the event loop, counting legacy threads."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QMessageLogContext, QtMsgType
+
+__all__ = ["qt_message_recorder", "qthreads_alive", "settle"]
+
+
+def settle(app: QCoreApplication, done: Callable[[], bool], timeout_s: float) -> bool:
+    """Process events until ``done()`` or ``timeout_s`` passed; return ``done()``."""
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    return done()
+
+
+def qthreads_alive() -> int:
+    """Count this process's OS threads that Qt named "QThread" (one per legacy job)."""
+    return sum(name == "QThread" for name in _thread_names())
+
+
+def qt_message_recorder(
+    messages: list[str], ignore: frozenset[str] = frozenset()
+) -> Callable[[QtMsgType, QMessageLogContext, str], None]:
+    """Return a Qt message handler that keeps and echoes each message not in ``ignore``."""
+
+    def record(kind: QtMsgType, _context: QMessageLogContext, text: str) -> None:
+        if text in ignore:
+            return
+        messages.append(f"{kind.name}: {text}")
+        print(f"QTMSG {kind.name}: {text}", file=sys.stderr, flush=True)
+
+    return record
+
+
+def _thread_names() -> Iterator[str]:
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            yield (task / "comm").read_text().strip()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended between the listing and the read
