@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from workerkit.benchmarks.probes import qthreads_alive
 from workerkit.fakeapi import FakeVisionServer
 from workerkit.imaging import ImageError
 from workerkit.intake import prepare_image
@@ -73,19 +74,6 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVisionServer]:
         monkeypatch.setenv("WORKERKIT_API_BASE", server.base_url)
         monkeypatch.setenv("WORKERKIT_API_KEY", "test-key")
         yield server
-
-
-def qthreads_alive() -> int:
-    """Count this process's OS threads that Qt named "QThread" (one per legacy job)."""
-    return sum(name == "QThread" for name in _thread_names())
-
-
-def _thread_names() -> Iterator[str]:
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            yield (task / "comm").read_text().strip()
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # the thread ended between the listing and the read
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QEventLoop
 from PySide6.QtGui import QGuiApplication
+from script_support import qthreads_alive
 
 from workerkit.results import RegistrationResult
 from workerkit.scanner import display_path
@@ -52,19 +52,8 @@ def _let_qthreads_end(app: QGuiApplication, timeout_s: float = 10.0) -> None:
     # A legacy job's QThread quits through a signal queued to this thread: deliver it, or the
     # interpreter's exit destroys a running QThread and aborts.
     deadline = time.monotonic() + timeout_s
-    while _qthreads_alive() and time.monotonic() < deadline:
+    while qthreads_alive() and time.monotonic() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-
-
-def _qthreads_alive() -> int:
-    return sum(_thread_name(task) == "QThread" for task in Path("/proc/self/task").iterdir())
-
-
-def _thread_name(task: Path) -> str:
-    try:
-        return (task / "comm").read_text().strip()
-    except FileNotFoundError:  # the thread ended while we listed the tasks
-        return ""
 
 
 def _report(event: str, payload: object, store: ImageStore) -> dict[str, Any]:

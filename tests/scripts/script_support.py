@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QMessageLogContext, QtMsgType
+
+from workerkit.benchmarks.probes import qthreads_alive
 
 __all__ = ["qt_message_recorder", "qthreads_alive", "settle"]
 
@@ -18,11 +19,6 @@ def settle(app: QCoreApplication, done: Callable[[], bool], timeout_s: float) ->
     while not done() and time.monotonic() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
     return done()
-
-
-def qthreads_alive() -> int:
-    """Count this process's OS threads that Qt named "QThread" (one per legacy job)."""
-    return sum(name == "QThread" for name in _thread_names())
 
 
 def qt_message_recorder(
@@ -37,11 +33,3 @@ def qt_message_recorder(
         print(f"QTMSG {kind.name}: {text}", file=sys.stderr, flush=True)
 
     return record
-
-
-def _thread_names() -> Iterator[str]:
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            yield (task / "comm").read_text().strip()
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # the thread ended between the listing and the read
