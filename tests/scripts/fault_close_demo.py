@@ -23,11 +23,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import (
-    QThread,
     qInstallMessageHandler,
 )
 from PySide6.QtWidgets import QApplication
-from script_support import qt_message_recorder, qthreads_alive, settle
+from script_support import count_terminations, qt_message_recorder, qthreads_alive, settle
 
 from workerkit.conditions import SearchConditions
 from workerkit.demo.window import DemoWindow
@@ -47,25 +46,12 @@ API_LATENCY_S = 0.25
 API_KEY = "fault-suite"
 
 
-def _count_terminations() -> list[str]:
-    """Record every QThread.terminate() call from here on; return the record."""
-    calls: list[str] = []
-    original = QThread.terminate
-
-    def terminate(thread: QThread) -> None:
-        calls.append(thread.objectName())
-        original(thread)
-
-    QThread.terminate = terminate  # type: ignore[method-assign]
-    return calls
-
-
 def main() -> int:
     """Run the scenario and print what happened."""
     stack, library, db = sys.argv[1:4]
     qt_messages: list[str] = []
     qInstallMessageHandler(qt_message_recorder(qt_messages, OFFSCREEN_NOISE))
-    terminated = _count_terminations()
+    terminated = count_terminations()
     app = QApplication(sys.argv[:1])
     store = ImageStore(db)
     with FakeVisionServer(latency=API_LATENCY_S, required_key=API_KEY) as server:

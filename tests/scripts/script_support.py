@@ -6,11 +6,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QMessageLogContext, QtMsgType
+from PySide6.QtCore import QCoreApplication, QEventLoop, QMessageLogContext, QThread, QtMsgType
 
 from workerkit.benchmarks.probes import qthreads_alive
 
-__all__ = ["qt_message_recorder", "qthreads_alive", "settle"]
+__all__ = ["count_terminations", "qt_message_recorder", "qthreads_alive", "settle"]
 
 
 def settle(app: QCoreApplication, done: Callable[[], bool], timeout_s: float) -> bool:
@@ -33,3 +33,16 @@ def qt_message_recorder(
         print(f"QTMSG {kind.name}: {text}", file=sys.stderr, flush=True)
 
     return record
+
+
+def count_terminations() -> list[str]:
+    """Record every QThread.terminate() call from here on; return the record."""
+    calls: list[str] = []
+    original = QThread.terminate
+
+    def terminate(thread: QThread) -> None:
+        calls.append(thread.objectName())
+        original(thread)
+
+    QThread.terminate = terminate  # type: ignore[method-assign]
+    return calls
