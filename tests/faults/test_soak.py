@@ -48,7 +48,11 @@ def test_soak_of_the_four_kinds_keeps_threads_and_memory_flat(
     run = run_script(
         "fault_soak.py", stack, ROUNDS, soak_library, tmp_path / "soak.sqlite", timeout=150
     )
-    assert not run.hung, f"the soak hung (D11 on legacy?): {run.describe()}"
+    if run.hung and stack == "legacy":
+        # D11 deadlocks legacy at random under load: a hang is a measured outcome, reported
+        # as such; a run that does not hang is held to every bound below.
+        pytest.xfail(f"D11: the legacy soak hung: {run.describe()}")
+    assert not run.hung, f"the soak hung: {run.describe()}"
     assert run.returncode == 0 and run.stdout.rstrip().endswith("DONE"), run.describe()
     samples = [sample for sample in run.json_lines() if sample["round"]]
     assert len(samples) == ROUNDS
