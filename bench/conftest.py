@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from workerkit.benchmarks.data import prepare_dataset
-from workerkit.benchmarks.plan import Sizes, runs_for, sizes_for, watchdog_for
-from workerkit.benchmarks.runner import RunResult, run_workload
+from workerkit.tools.benchmarks.data import prepare_dataset
+from workerkit.tools.benchmarks.plan import Sizes, runs_for, sizes_for, watchdog_for
+from workerkit.tools.benchmarks.runner import RunResult, run_workload
 
 STACKS = ("legacy", "simplified")
 

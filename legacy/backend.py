@@ -2,31 +2,23 @@
 
 Faithful to the original facade, defects included: D5 (ids collide within a
 second), D8 (a replaced job still delivers and clears the current id), and
-the blocking cancel of the current search or thumbnail job before a new one.
+the blocking cancel of the current job of a latest-wins kind before a new one.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from PySide6.QtCore import QObject, QSize, Slot
+from PySide6.QtCore import QObject, Slot
+from workerkit.legacy.manager import WorkerManager
 
-from legacy.annotation_worker import AnnotationWorker
-from legacy.base_worker import LoRAIroWorkerBase
-from legacy.manager import WorkerManager
-from legacy.registration_worker import DatabaseRegistrationWorker
-from legacy.search_worker import SearchWorker
-from legacy.thumbnail_worker import ThumbnailWorker
-from workerkit.backend import Backend, JobContext
-from workerkit.kinds import Kind
-from workerkit.requests import (
-    AnnotationRequest,
-    JobRequest,
-    RegistrationRequest,
-    SearchRequest,
-    ThumbnailRequest,
-)
+from workerkit.backend import Backend
+
+if TYPE_CHECKING:
+    from workerkit.app import App
+    from workerkit.kind import WorkerKind
 
 __all__ = ["LegacyBackend"]
 
@@ -36,31 +28,33 @@ class LegacyBackend(Backend):
 
     name: ClassVar[str] = "legacy"
 
-    def __init__(self, context: JobContext, parent: QObject | None = None) -> None:
-        super().__init__(context, parent)
+    def __init__(
+        self, app: App, max_threads: int | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(app, max_threads, parent)
         self.worker_manager = WorkerManager(self)
-        self.current_search_id: str | None = None
-        self.current_thumbnail_id: str | None = None
-        self.worker_manager.worker_started.connect(self.job_started)
+        # The original kept one attribute per replaceable kind (current_search_id, ...).
+        self.current_ids: dict[str, str | None] = {}
+        self.worker_manager.worker_started.connect(self._on_worker_started)
         self.worker_manager.worker_finished.connect(self._on_worker_finished)
         self.worker_manager.worker_error.connect(self._on_worker_error)
-        self.worker_manager.worker_canceled.connect(self.job_canceled)
+        self.worker_manager.worker_canceled.connect(self._on_worker_canceled)
         self.worker_manager.active_worker_count_changed.connect(self.active_count_changed)
 
-    def start(self, request: JobRequest) -> str:
-        """Build the worker for ``request`` and start it; raise RuntimeError if refused."""
-        if isinstance(request, SearchRequest | ThumbnailRequest):
-            self._cancel_current(request.kind)
-        worker = self._make_worker(request)
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Build the kind's QThread-era worker and start it; raise RuntimeError if refused."""
+        adapter = kind.legacy
+        assert adapter is not None  # checked at declaration
+        if kind.latest_wins:
+            self._cancel_current(kind)
+        worker = adapter.make(*args, **kwargs)
         # D5: two jobs of one kind within the same second get the same id.
-        worker_id = f"{request.kind.prefix}_{int(time.time())}"
-        self._connect_progress(worker_id, worker)
-        if not self.worker_manager.start_worker(worker_id, worker):
-            raise RuntimeError(f"Failed to start {request.kind.value} worker {worker_id}.")
-        if request.kind is Kind.SEARCH:
-            self.current_search_id = worker_id
-        elif request.kind is Kind.THUMBNAIL:
-            self.current_thumbnail_id = worker_id
+        worker_id = f"{kind.prefix}_{int(time.time())}"
+        self._connect_progress(kind, worker_id, worker)
+        if not self.worker_manager.start_worker(worker_id, worker, adapter=adapter):
+            raise RuntimeError(f"Failed to start {kind.name} worker {worker_id}.")
+        if kind.latest_wins:
+            self.current_ids[kind.name] = worker_id
         return worker_id
 
     def cancel(self, job_id: str) -> bool:
@@ -89,55 +83,59 @@ class LegacyBackend(Backend):
         return self.worker_manager.wait_for_all_workers(timeout_ms)
 
     def summary(self) -> dict[str, Any]:
-        """Return the manager's summary and the current search and thumbnail ids."""
-        return {
-            **self.worker_manager.get_worker_summary(),
-            "current_search_id": self.current_search_id,
-            "current_thumbnail_id": self.current_thumbnail_id,
-        }
+        """Return the manager's summary and the current id of each latest-wins kind."""
+        current = {f"current_{name}_id": job_id for name, job_id in self.current_ids.items()}
+        return {**self.worker_manager.get_worker_summary(), **current}
 
-    def _make_worker(self, request: JobRequest) -> LoRAIroWorkerBase[Any]:
-        store = self.context.store
-        match request:
-            case RegistrationRequest(directory=directory):
-                return DatabaseRegistrationWorker(directory, store)
-            case SearchRequest(conditions=conditions):
-                return SearchWorker(conditions, store)
-            case ThumbnailRequest(records=records, width=width, height=height):
-                return ThumbnailWorker(records, QSize(width, height))
-            case AnnotationRequest(image_ids=image_ids, models=models):
-                return AnnotationWorker(image_ids, models, self.context)
-        raise TypeError(f"LegacyBackend cannot run a {type(request).__name__}.")
-
-    def _connect_progress(self, worker_id: str, worker: LoRAIroWorkerBase[Any]) -> None:
+    def _connect_progress(self, kind: WorkerKind, worker_id: str, worker: QObject) -> None:
         # Lambdas run in the worker thread; the backend's signals then cross to the GUI queued.
-        worker.progress_updated.connect(lambda p: self.job_progressed.emit(worker_id, p))
-        worker.batch_progress.connect(
-            lambda current, total, name: self.job_batch_progressed.emit(
-                worker_id, current, total, name
+        adapter, name = kind.legacy, kind.name
+        assert adapter is not None
+        if adapter.progress is not None:
+            getattr(worker, adapter.progress).connect(
+                lambda p: self.job_progressed.emit(name, worker_id, p)
             )
-        )
+        if adapter.batch_progress is not None:
+            getattr(worker, adapter.batch_progress).connect(
+                lambda current, total, item: self.job_batch_progressed.emit(
+                    name, worker_id, current, total, item
+                )
+            )
+        if adapter.partial is not None:
+            getattr(worker, adapter.partial).connect(
+                lambda payload: self.partial_delivered.emit(name, worker_id, payload)
+            )
 
-    def _cancel_current(self, kind: Kind) -> None:
-        current = self.current_search_id if kind is Kind.SEARCH else self.current_thumbnail_id
+    def _cancel_current(self, kind: WorkerKind) -> None:
+        current = self.current_ids.get(kind.name)
         if current is not None and self.worker_manager.is_worker_active(current):
             self.worker_manager.cancel_worker(current)
 
-    def _clear_current(self, worker_id: str) -> None:
-        # D8: any search (or thumbnail) ending clears the current id, even a replaced one's.
-        if worker_id.startswith(Kind.SEARCH.prefix):
-            self.current_search_id = None
-        elif worker_id.startswith(Kind.THUMBNAIL.prefix):
-            self.current_thumbnail_id = None
+    def _clear_current(self, kind: WorkerKind) -> None:
+        # D8: any job of the kind ending clears the current id, even a replaced one's.
+        if kind.latest_wins:
+            self.current_ids[kind.name] = None
+
+    @Slot(str)
+    def _on_worker_started(self, worker_id: str) -> None:
+        self.job_started.emit(self.app.of_job(worker_id).name, worker_id)
 
     @Slot(str, object)
     def _on_worker_finished(self, worker_id: str, result: object) -> None:
-        self._clear_current(worker_id)
-        if worker_id.startswith(Kind.THUMBNAIL.prefix):
-            self.thumbnails_loaded.emit(worker_id, result.loaded_thumbnails)  # type: ignore[attr-defined]
-        self.job_finished.emit(worker_id, result)
+        kind = self.app.of_job(worker_id)
+        self._clear_current(kind)
+        assert kind.legacy is not None
+        if kind.legacy.partials_of_result is not None:
+            partials = kind.legacy.partials_of_result(result)
+            self.partial_delivered.emit(kind.name, worker_id, partials)
+        self.job_finished.emit(kind.name, worker_id, result)
 
     @Slot(str, str)
     def _on_worker_error(self, worker_id: str, message: str) -> None:
-        self._clear_current(worker_id)
-        self.job_failed.emit(worker_id, message)
+        kind = self.app.of_job(worker_id)
+        self._clear_current(kind)
+        self.job_failed.emit(kind.name, worker_id, message)
+
+    @Slot(str)
+    def _on_worker_canceled(self, worker_id: str) -> None:
+        self.job_canceled.emit(self.app.of_job(worker_id).name, worker_id)

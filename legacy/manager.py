@@ -11,8 +11,9 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
+from workerkit.legacy.base_worker import LoRAIroWorkerBase
 
-from legacy.base_worker import LoRAIroWorkerBase
+from workerkit.kind import LegacyWorker
 
 __all__ = ["WorkerManager"]
 
@@ -38,25 +39,40 @@ class WorkerManager(QObject):
         self.active_workers: dict[str, dict[str, Any]] = {}
 
     def start_worker(
-        self, worker_id: str, worker: LoRAIroWorkerBase[Any], auto_cleanup: bool = True
+        self,
+        worker_id: str,
+        worker: QObject,
+        auto_cleanup: bool = True,
+        adapter: LegacyWorker | None = None,
     ) -> bool:
-        """Start ``worker`` on a new thread; return False if ``worker_id`` is already active."""
+        """Start ``worker`` on a new thread; return False if ``worker_id`` is already active.
+
+        ``adapter`` names the worker's run slot, signals and cancel method (default: the
+        names of LoRAIroWorkerBase). A QThread-subclass worker is its own thread.
+        """
         if worker_id in self.active_workers:
             logger.warning("worker %s is already running", worker_id)
             return False
+        names = adapter or _BASE_NAMES
+        finished, error = _signal(worker, names.finished), _signal(worker, names.error)
 
-        thread = QThread()
-        worker.moveToThread(thread)
+        if isinstance(worker, QThread):
+            thread = worker
+        else:
+            thread = QThread()
+            worker.moveToThread(thread)
+            thread.started.connect(getattr(worker, names.run))
 
-        thread.started.connect(worker.run)
-        worker.finished.connect(lambda result: self._on_worker_finished(worker_id, result))
-        worker.error_occurred.connect(lambda error: self._on_worker_error(worker_id, error))
+        finished.connect(lambda result: self._on_worker_finished(worker_id, result))
+        if error is not None:
+            error.connect(lambda message: self._on_worker_error(worker_id, message))
 
         if auto_cleanup:
-            worker.finished.connect(thread.quit)
-            worker.finished.connect(worker.deleteLater)
-            worker.error_occurred.connect(thread.quit)
-            worker.error_occurred.connect(worker.deleteLater)
+            if thread is not worker:
+                for ended in (finished, error):
+                    if ended is not None:
+                        ended.connect(thread.quit)
+                        ended.connect(worker.deleteLater)
             thread.finished.connect(lambda: self._cleanup_thread(worker_id, thread))
             thread.finished.connect(thread.deleteLater)
 
@@ -64,6 +80,7 @@ class WorkerManager(QObject):
             "worker": worker,
             "thread": thread,
             "auto_cleanup": auto_cleanup,
+            "cancel": names.cancel,
         }
         thread.start()
         logger.info("worker %s started", worker_id)
@@ -78,7 +95,8 @@ class WorkerManager(QObject):
             logger.warning("worker %s is not active", worker_id)
             return False
         try:
-            info["worker"].cancel()
+            if info["cancel"] is not None:
+                getattr(info["worker"], info["cancel"])()
             thread: QThread = info["thread"]
             if thread.isRunning():
                 thread.quit()
@@ -111,7 +129,7 @@ class WorkerManager(QObject):
         """Return the keys of the dict."""
         return list(self.active_workers)
 
-    def get_worker(self, worker_id: str) -> LoRAIroWorkerBase[Any] | None:
+    def get_worker(self, worker_id: str) -> QObject | None:
         """Return the worker object registered under ``worker_id``."""
         info = self.active_workers.get(worker_id)
         return None if info is None else info["worker"]
@@ -151,7 +169,7 @@ class WorkerManager(QObject):
         workers = {
             worker_id: {
                 "class": type(info["worker"]).__name__,
-                "status": info["worker"].status.value,
+                "status": _status(info["worker"]),
                 "auto_cleanup": info["auto_cleanup"],
             }
             for worker_id, info in list(self.active_workers.items())
@@ -182,3 +200,18 @@ class WorkerManager(QObject):
         self.active_worker_count_changed.emit(count)
         if count == 0:
             self.all_workers_finished.emit()
+
+
+# The original manager knew only LoRAIroWorkerBase; these are its names.
+_BASE_NAMES = LegacyWorker(
+    LoRAIroWorkerBase, progress="progress_updated", batch_progress="batch_progress"
+)
+
+
+def _signal(worker: QObject, name: str | None) -> Any:
+    return None if name is None else getattr(worker, name)
+
+
+def _status(worker: QObject) -> str:
+    status = getattr(worker, "status", None)
+    return str(getattr(status, "value", status or "unknown"))

@@ -3,75 +3,75 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, QThreadPool, Slot
-from PySide6.QtGui import QPixmap
+from workerkit.simplified.coroutine import run_coroutine
+from workerkit.simplified.job import Job, Work
+from workerkit.simplified.signals import JobSignals
+from workerkit.simplified.token import CancelToken
 
-from simplified.annotation import annotate_images
-from simplified.job import Job, Work
-from simplified.registration import register_directory
-from simplified.search import run_search
-from simplified.signals import JobSignals
-from simplified.thumbnails import ThumbnailSummary, load_thumbnails
-from simplified.token import CancelToken
-from workerkit.backend import Backend, JobContext
-from workerkit.kinds import Kind
-from workerkit.requests import (
-    AnnotationRequest,
-    JobRequest,
-    RegistrationRequest,
-    SearchRequest,
-    ThumbnailRequest,
-)
-from workerkit.results import ThumbnailResult
+from workerkit.backend import Backend
+
+if TYPE_CHECKING:
+    from workerkit.app import App
+    from workerkit.kind import WorkerKind
 
 __all__ = ["SimplifiedBackend"]
-
-# A new job of these kinds makes the previous one of its kind obsolete.
-_SUPERSEDING = frozenset({Kind.SEARCH, Kind.THUMBNAIL})
 
 
 @dataclass(slots=True)
 class _InFlight:
     """What the GUI side keeps of a running job until its terminal event is handled."""
 
-    kind: Kind
+    kind: WorkerKind
     signals: JobSignals
     token: CancelToken
-    pixmaps: list[tuple[int, QPixmap]] = field(default_factory=list)
+    partials: list[Any] = field(default_factory=list)
 
 
 class SimplifiedBackend(Backend):
-    """Run jobs as QRunnables on a private QThreadPool with cooperative cancellation."""
+    """Run each kind's pool function as a QRunnable on one QThreadPool, cancel cooperatively."""
 
     name: ClassVar[str] = "simplified"
 
-    def __init__(self, context: JobContext, parent: QObject | None = None) -> None:
-        super().__init__(context, parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(context.max_threads or QThread.idealThreadCount())
+    def __init__(
+        self,
+        app: App,
+        max_threads: int | None = None,
+        parent: QObject | None = None,
+        *,
+        pool: QThreadPool | None = None,
+    ) -> None:
+        super().__init__(app, max_threads, parent)
+        # A shared pool (shadow candidates) belongs to its owner, which drains it.
+        self._owns_pool = pool is None
+        self.pool = pool or QThreadPool(self)
+        if self._owns_pool:
+            self.pool.setMaxThreadCount(max_threads or QThread.idealThreadCount())
         self._jobs: dict[str, _InFlight] = {}
-        self._current: dict[Kind, str] = {}
+        self._current: dict[str, str] = {}
         # destroyed() fires before Qt deletes the pool (a child), whose destructor would
         # wait for Python jobs while holding the GIL: cancel and drain here instead.
-        self.destroyed.connect(_drain_on_destroy(self._jobs, self.pool))
+        self.destroyed.connect(
+            _drain_on_destroy(self._jobs, self.pool if self._owns_pool else None)
+        )
 
-    def start(self, request: JobRequest) -> str:
-        """Queue a job for ``request`` on the pool and return its id at once."""
-        kind = request.kind
-        if kind in _SUPERSEDING and (previous := self._current.get(kind)) is not None:
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Queue a job of ``kind`` on the pool and return its id at once."""
+        if kind.latest_wins and (previous := self._current.get(kind.name)) is not None:
             self.cancel(previous)
         job_id = f"{kind.prefix}_{uuid.uuid4().hex}"
         signals = self._make_signals()
         token = CancelToken()
         self._jobs[job_id] = _InFlight(kind, signals, token)
-        if kind in _SUPERSEDING:
-            self._current[kind] = job_id
-        self.pool.start(Job(job_id, self._work_for(request), signals, token, self.pool))
-        self.job_started.emit(job_id)
+        if kind.latest_wins:
+            self._current[kind.name] = job_id
+        self.pool.start(Job(job_id, _work(kind, args, kwargs), signals, token, self.pool))
+        self.job_started.emit(kind.name, job_id)
         self.active_count_changed.emit(len(self._jobs))
         return job_id
 
@@ -115,55 +115,59 @@ class SimplifiedBackend(Backend):
             "max_threads": self.pool.maxThreadCount(),
             "pool_active_threads": self.pool.activeThreadCount(),
             "workers": {
-                job_id: {"kind": job.kind.value, "canceled": job.token.is_canceled}
+                job_id: {"kind": str(job.kind.name), "canceled": job.token.is_canceled}
                 for job_id, job in self._jobs.items()
             },
         }
 
     def _make_signals(self) -> JobSignals:
         signals = JobSignals(self)
-        signals.progressed.connect(self.job_progressed)
-        signals.batch_progressed.connect(self.job_batch_progressed)
-        signals.chunk_loaded.connect(self._on_chunk)
+        signals.progressed.connect(self._on_progressed)
+        signals.batch_progressed.connect(self._on_batch_progressed)
+        signals.partial_delivered.connect(self._on_partial)
         signals.finished.connect(self._on_finished)
         signals.failed.connect(self._on_failed)
         signals.canceled.connect(self._on_canceled)
         return signals
 
-    def _work_for(self, request: JobRequest) -> Work:
-        context = self.context
-        match request:
-            case RegistrationRequest(directory=directory):
-                return lambda control: register_directory(control, context.store, directory)
-            case SearchRequest(conditions=conditions):
-                return lambda control: run_search(control, context.store, conditions)
-            case ThumbnailRequest(records=records, width=width, height=height):
-                return lambda control: load_thumbnails(control, records, width, height)
-            case AnnotationRequest(image_ids=image_ids, models=models):
-                return lambda control: annotate_images(control, context, image_ids, models)
-        raise TypeError(f"SimplifiedBackend cannot run a {type(request).__name__}.")
+    def _kind_name(self, job_id: str) -> str:
+        return self.app.of_job(job_id).name
 
     @Slot(str, object)
-    def _on_chunk(self, job_id: str, chunk: list[tuple[int, Any]]) -> None:
+    def _on_progressed(self, job_id: str, progress: object) -> None:
+        if job_id in self._jobs:
+            self.job_progressed.emit(self._kind_name(job_id), job_id, progress)
+
+    @Slot(str, int, int, str)
+    def _on_batch_progressed(self, job_id: str, current: int, total: int, item: str) -> None:
+        if job_id in self._jobs:
+            self.job_batch_progressed.emit(self._kind_name(job_id), job_id, current, total, item)
+
+    @Slot(str, object)
+    def _on_partial(self, job_id: str, payload: object) -> None:
         job = self._jobs.get(job_id)
         if job is None or job.token.is_canceled:
             return
-        # QPixmap belongs to the GUI thread: convert the pool's QImages here.
-        pixmaps = [(image_id, QPixmap.fromImage(image)) for image_id, image in chunk]
-        job.pixmaps.extend(pixmaps)
-        self.thumbnails_loaded.emit(job_id, pixmaps)
+        # The hook runs here, on the GUI thread: e.g. QImage -> QPixmap.
+        converted = job.kind.on_partial(payload) if job.kind.on_partial else payload
+        if job.kind.assemble is not None:
+            job.partials.append(converted)
+        self.partial_delivered.emit(job.kind.name, job_id, converted)
 
     @Slot(str, object)
     def _on_finished(self, job_id: str, result: object) -> None:
-        self._settle(job_id, lambda job: self.job_finished.emit(job_id, _complete(job, result)))
+        self._settle(
+            job_id,
+            lambda job: self.job_finished.emit(job.kind.name, job_id, _assembled(job, result)),
+        )
 
     @Slot(str, str)
     def _on_failed(self, job_id: str, message: str) -> None:
-        self._settle(job_id, lambda _job: self.job_failed.emit(job_id, message))
+        self._settle(job_id, lambda job: self.job_failed.emit(job.kind.name, job_id, message))
 
     @Slot(str)
     def _on_canceled(self, job_id: str) -> None:
-        self._settle(job_id, lambda _job: self.job_canceled.emit(job_id))
+        self._settle(job_id, lambda job: self.job_canceled.emit(job.kind.name, job_id))
 
     def _settle(self, job_id: str, report: Callable[[_InFlight], None]) -> None:
         job = self._end(job_id)
@@ -172,7 +176,7 @@ class SimplifiedBackend(Backend):
         if job.token.is_canceled:
             # A cancel wins over a result or an error that raced it (a superseded job's
             # result is never delivered): the caller was told the cancel was accepted.
-            self.job_canceled.emit(job_id)
+            self.job_canceled.emit(job.kind.name, job_id)
         else:
             report(job)
         self.active_count_changed.emit(len(self._jobs))
@@ -180,28 +184,29 @@ class SimplifiedBackend(Backend):
     def _end(self, job_id: str) -> _InFlight | None:
         job = self._jobs.pop(job_id, None)
         if job is not None:
-            if self._current.get(job.kind) == job_id:
-                del self._current[job.kind]
+            if self._current.get(job.kind.name) == job_id:
+                del self._current[job.kind.name]
             job.signals.deleteLater()
         return job
 
 
-def _complete(job: _InFlight, result: object) -> object:
-    if isinstance(result, ThumbnailSummary):
-        return ThumbnailResult(
-            loaded_thumbnails=job.pixmaps,
-            failed_count=result.failed_count,
-            total_count=result.total_count,
-            processing_time=result.processing_time,
-            failures=result.failures,
-        )
-    return result
+def _work(kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Work:
+    function = kind.simplified
+    assert function is not None  # checked at declaration
+    if kind.is_async:
+        return lambda control: run_coroutine(control, partial(function, control, *args, **kwargs))
+    return lambda control: function(control, *args, **kwargs)
 
 
-def _drain_on_destroy(jobs: dict[str, _InFlight], pool: QThreadPool) -> Any:
+def _assembled(job: _InFlight, result: object) -> object:
+    return job.kind.assemble(result, job.partials) if job.kind.assemble else result
+
+
+def _drain_on_destroy(jobs: dict[str, _InFlight], pool: QThreadPool | None) -> Callable[[], None]:
     def drain() -> None:
         for job in jobs.values():
             job.token.cancel()
-        pool.waitForDone()
+        if pool is not None:
+            pool.waitForDone()
 
     return drain

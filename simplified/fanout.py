@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from PySide6.QtCore import QThreadPool
-
-from simplified.token import CancelToken
+from workerkit.simplified.token import CancelToken
 
 __all__ = ["ordered_map"]
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRunnable, QThreadPool
+from workerkit.simplified.signals import JobSignals
+from workerkit.simplified.throttle import ProgressThrottle
+from workerkit.simplified.token import CancelToken, JobCanceled
 
-from simplified.signals import JobSignals
-from simplified.throttle import ProgressThrottle
-from simplified.token import CancelToken, JobCanceled
 from workerkit.progress import WorkerProgress
 
 __all__ = ["Job", "JobControl", "Work"]
@@ -28,9 +28,18 @@ class JobControl:
         self._progress = ProgressThrottle(lambda p: signals.progressed.emit(job_id, p))
         self._batch = ProgressThrottle(self._emit_batch)
 
+    @property
+    def is_canceled(self) -> bool:
+        """Return True once the job was asked to stop."""
+        return self.token.is_canceled
+
     def check(self) -> None:
         """Raise JobCanceled if the job was canceled."""
         self.token.raise_if_canceled()
+
+    def on_cancel(self, hook: Callable[[], object]) -> Callable[[], None]:
+        """Run ``hook`` (quick, thread-safe) on cancel to interrupt a blocking call."""
+        return self.token.on_cancel(hook)
 
     def progress(
         self,
@@ -51,9 +60,9 @@ class JobControl:
             WorkerProgress(100 * current // max(total, 1), filename, filename, current, total)
         )
 
-    def chunk(self, payload: object) -> None:
+    def partial(self, payload: object) -> None:
         """Deliver a partial result to the GUI thread now."""
-        self._signals.chunk_loaded.emit(self.job_id, payload)
+        self._signals.partial_delivered.emit(self.job_id, payload)
 
     def flush(self) -> None:
         """Send any progress held back by the throttles."""

@@ -18,7 +18,7 @@ class JobSignals(QObject):
 
     progressed = Signal(str, object)
     batch_progressed = Signal(str, int, int, str)
-    chunk_loaded = Signal(str, object)
+    partial_delivered = Signal(str, object)
     finished = Signal(str, object)
     failed = Signal(str, str)
     canceled = Signal(str)

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.benchmarks.probes import qthreads_alive
-from workerkit.fakeapi import FakeVisionServer
-from workerkit.imaging import ImageError
-from workerkit.intake import prepare_image
-from workerkit.sample import SampleManifest, make_sample_library
-from workerkit.scanner import scan_images
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.imaging import ImageError
+from workerkit.imagelib.domain.intake import prepare_image
+from workerkit.imagelib.domain.scanner import scan_images
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.sample import SampleManifest, make_sample_library
+from workerkit.imagelib.service import WorkerService
+from workerkit.tools.benchmarks.probes import qthreads_alive
 
 SAMPLE_COUNT = 200
 

@@ -16,14 +16,14 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from workerkit.annotators import (
+from workerkit.imagelib.domain.annotators import (
     AnnotationError,
     HttpAnnotator,
     HttpAnnotatorConfig,
     LocalAnnotator,
     RetryPolicy,
 )
-from workerkit.fakeapi import FakeVisionServer, Fault
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer, Fault
 
 SECRET = "sk-test-0123456789-do-not-leak"
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=1.0, jitter=0.0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from workerkit.annotators import (
+from workerkit.imagelib.domain.annotators import (
     AnnotationError,
     Annotator,
     AsyncAnnotator,
@@ -19,8 +19,8 @@ from workerkit.annotators import (
     LocalAnnotator,
     make_annotator,
 )
-from workerkit.annotators import __all__ as exported
-from workerkit.annotators.local import COLOUR_NAMES, colour_name
+from workerkit.imagelib.domain.annotators import __all__ as exported
+from workerkit.imagelib.domain.annotators.local import COLOUR_NAMES, colour_name
 
 _ORIENTATION_TAG = 0x0112
 _ROTATED_90_CW = 6

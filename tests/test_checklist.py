@@ -8,25 +8,28 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from workerkit import stacks
-from workerkit.checklist import (
+from workerkit.app import APP_ENV, Stage, load_app
+from workerkit.flags import ENV_VARS
+from workerkit.tools.checklist import (
     BEGIN_MARKER,
     END_MARKER,
     ChecklistReport,
     Options,
     Status,
     add_command,
+    budgets_from,
+    default_stages,
     parse_budgets,
     replace_status_block,
     run_checklist,
 )
-from workerkit.flags import ENV_VARS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,7 +93,7 @@ PASSING_ROWS = {
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Return an empty project directory holding MIGRATION.md, made the working directory."""
-    for name in ENV_VARS.values():
+    for name in (*ENV_VARS.values(), APP_ENV):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "MIGRATION.md").write_text(MIGRATION, encoding="utf-8")
@@ -517,13 +520,14 @@ def test_checklist_stale_cached_suite_is_not_run(project: Path) -> None:
     data = json.loads(cache.read_text())
     data["search contract"]["epoch"] = 1_000_000.0
     cache.write_text(json.dumps(data))
-    (project / "simplified").mkdir()
-    (project / "simplified" / "search.py").write_text("x = 1\n")
+    pool_workers = project / "workerkit" / "imagelib" / "pool_workers"
+    pool_workers.mkdir(parents=True)
+    (pool_workers / "search.py").write_text("x = 1\n")
 
     status, detail = gate(check(), "search contract")
 
     assert status is Status.NOT_RUN
-    assert "is older than simplified/search.py" in detail
+    assert "is older than workerkit/imagelib/pool_workers/search.py" in detail
 
 
 def test_checklist_failed_cached_suite_reports_the_command(project: Path) -> None:
@@ -588,7 +592,7 @@ def test_checklist_run_runs_the_selected_tests_and_compares(project: Path) -> No
     assert (project / "workerkit-checklist" / "compare-search" / "compare.json").is_file()
 
     cached = check()
-    assert gate(cached, "search contract")[0] is Status.PASS
+    assert gate(cached, "search contract")[0] is Status.PASS, gate(cached, "search contract")
     assert gate(cached, "thumbnail contract")[0] is Status.FAIL
 
 
@@ -651,21 +655,29 @@ def test_checklist_repository_budgets_match_the_issue_targets() -> None:
     assert budgets.min_compared == 50
 
 
-def test_checklist_command_runs_without_qt(project: Path) -> None:
+def test_checklist_command_needs_no_display_and_creates_no_qt_application(
+    project: Path,
+) -> None:
+    # Loading the app's declarations may import PySide6 (a legacy worker is a QObject), and
+    # that is fine. What must hold is that the checklist never creates a Q*Application: with
+    # QT_QPA_PLATFORM, DISPLAY and WAYLAND_DISPLAY unset a QGuiApplication would abort the
+    # process, and afterwards no QCoreApplication may exist either.
     make_stage_1_done(project)
     program = textwrap.dedent(
         """
         import argparse, sys
-        from workerkit.checklist import add_command
+        from workerkit.tools.checklist import add_command
         parser = argparse.ArgumentParser()
         add_command(parser.add_subparsers())
         args = parser.parse_args(["checklist", "--migration", "MIGRATION.md"])
         code = args.handler(args)
-        print("qt loaded:", any(name.startswith("PySide6") for name in sys.modules))
+        qt = sys.modules.get("PySide6.QtCore")
+        print("qt application:", qt is not None and qt.QCoreApplication.instance() is not None)
         sys.exit(code)
         """
     )
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS.values()}
+    unset = {*ENV_VARS.values(), APP_ENV, "QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
 
     done = subprocess.run(
         [sys.executable, "-c", program],
@@ -677,6 +689,238 @@ def test_checklist_command_runs_without_qt(project: Path) -> None:
     )
 
     assert done.returncode == 0, done.stderr
-    assert "qt loaded: False" in done.stdout
+    assert "qt application: False" in done.stdout
     assert "Stage 1 - proof of concept: search [PASS, claimed]" in done.stdout
     assert "current stage: 2 (thumbnails and registration)" in done.stdout
+
+
+# --- an app that is not the image library -----------------------------------------------------
+
+TINY_APP = '''\
+"""A tiny app with two kinds: ping (read-only, comparable) and pong (writes)."""
+
+from PySide6.QtCore import QObject, Signal
+
+from workerkit.app import App, Stage
+from workerkit.kind import LegacyWorker, WorkerKind
+
+
+class Worker(QObject):
+    finished = Signal(object)
+    error_occurred = Signal(str)
+
+    def run(self):
+        self.finished.emit(None)
+
+    def cancel(self):
+        pass
+
+
+def pool(control, *args):
+    return None
+
+
+def same(legacy, candidate):
+    return []
+
+
+KINDS = (
+    WorkerKind("ping", LegacyWorker(Worker), pool, compare=same),
+    WorkerKind("pong", LegacyWorker(Worker), pool, writes=True),
+)
+BUDGETS = {
+    "budgets": {"ping": {"ping: wall time": {"min_ratio": 1.5}}},
+    "shadow": {"min_compared": 2},
+}
+STAGES = (
+    Stage(1, "ping first", kinds=("ping",)),
+    Stage(2, "pong, and no legacy", kinds=("pong",), removes_legacy=True),
+)
+
+staged = App("tiny", KINDS, stages=STAGES, budgets=BUDGETS)
+bare = App("bare", KINDS, budgets=BUDGETS)
+plain = App("plain", KINDS)
+'''
+
+MIGRATION_WITHOUT_BUDGETS = f"# Checklist\n\n{BEGIN_MARKER}\n{END_MARKER}\n"
+TINY = "tinyapp.kinds:staged"
+PING = ("ping", "ping: wall time")
+
+
+@pytest.fixture
+def tiny(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Return the project with a tiny app package on sys.path and no Budgets block."""
+    package = project / "tinyapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "kinds.py").write_text(TINY_APP)
+    (project / "MIGRATION.md").write_text(MIGRATION_WITHOUT_BUDGETS)
+    for name in ("WORKERKIT_PING", "WORKERKIT_PONG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.syspath_prepend(str(project))
+    yield project
+    for name in ("tinyapp.kinds", "tinyapp"):
+        sys.modules.pop(name, None)
+
+
+def gate_names(report: ChecklistReport) -> list[str]:
+    """Return every gate's name, stage by stage."""
+    return [g.name for stage in report.stages for g in stage.gates]
+
+
+def command(*argv: str) -> int:
+    """Run `workerkit checklist ARGV` in this process and return its exit status."""
+    parser = argparse.ArgumentParser()
+    add_command(parser.add_subparsers())
+    args = parser.parse_args(["checklist", *argv])
+    return args.handler(args)
+
+
+def test_checklist_app_option_prints_that_apps_stages_and_kinds(
+    tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert command("--app", TINY) == 1
+
+    out = capsys.readouterr().out
+    assert "App: tiny (tinyapp.kinds:staged, command line --app); kinds: ping, pong" in out
+    assert "Stage 1 - ping first [FAIL]" in out
+    assert "Stage 2 - pong, and no legacy [FAIL]" in out
+    assert "current stage: 1 (ping first)" in out
+    assert "search" not in out and "thumbnail" not in out
+
+
+def test_checklist_app_gates_follow_its_kinds_budgets_and_contract_tests(tiny: Path) -> None:
+    write_compare(tiny / "workerkit-compare" / "compare.json", {PING: ("ms", 20.0, 10.0, 2.0)})
+    write_shadow(tiny, "ping", [True, True])
+
+    report = check(app=TINY, contract_tests=("checks/contract",))
+
+    assert gate_names(report) == [
+        "ping flag",
+        "ping contract",
+        "ping benchmark",
+        "ping shadow",
+        "pong flag",
+        "pong contract",
+        "pong benchmark",
+        "ping cannot reach legacy",
+        "pong cannot reach legacy",
+    ]
+    assert gate(report, "ping flag")[1].startswith(
+        "flag ping is legacy (default); set WORKERKIT_PING"
+    )
+    assert 'pytest checks/contract -k "simplified and ping"' in gate(report, "ping contract")[1]
+    assert gate(report, "ping benchmark")[0] is Status.PASS
+    assert gate(report, "ping shadow") == (
+        Status.PASS,
+        "2 compared, 0 mismatches (workerkit-shadow.jsonl)",
+    )
+    assert gate(report, "pong benchmark") == (
+        Status.FAIL,
+        "tiny's App(budgets=...) has no [budgets.pong]",
+    )
+
+
+def test_checklist_app_flag_for_an_undeclared_kind_lists_the_declared_ones(tiny: Path) -> None:
+    write_flags(tiny, search="simplified")
+
+    report = check(app=TINY)
+
+    assert gate(report, "ping flag") == (
+        Status.FAIL,
+        "the flags cannot be read: Unknown worker kind 'search' (workerkit.toml [workers] "
+        "search): expected one of ping, pong.",
+    )
+    assert report.exit_code == 1
+
+
+def test_checklist_app_without_stages_gets_one_stage_per_kind_then_removal(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stacks, "STACKS", ("simplified",))
+
+    report = check(app="tinyapp.kinds:bare")
+
+    assert default_stages(load_app("tinyapp.kinds:bare")) == (
+        Stage(1, "migrate ping", kinds=("ping",)),
+        Stage(2, "migrate pong", kinds=("pong",)),
+        Stage(3, "removal of the legacy stack", removes_legacy=True),
+    )
+    assert [(s.spec.number, s.spec.title) for s in report.stages] == [
+        (1, "migrate ping"),
+        (2, "migrate pong"),
+        (3, "removal of the legacy stack"),
+    ]
+    assert [g.name for g in report.stages[2].gates] == [
+        "ping cannot reach legacy",
+        "pong cannot reach legacy",
+    ]
+    assert report.claimed == 3
+
+
+def test_checklist_budgets_block_of_migration_wins_over_the_apps(tiny: Path) -> None:
+    (tiny / "MIGRATION.md").write_text(MIGRATION)
+
+    assert gate(check(app=TINY), "ping benchmark") == (
+        Status.FAIL,
+        "MIGRATION.md's Budgets block has no [budgets.ping]",
+    )
+
+
+def test_checklist_without_any_budgets_names_both_places(tiny: Path) -> None:
+    with pytest.raises(ValueError, match=r"and plain declares no App\(budgets=\.\.\.\)"):
+        check(app="tinyapp.kinds:plain")
+
+
+def test_checklist_app_budgets_in_the_wrong_shape_name_the_expected_keys() -> None:
+    with pytest.raises(ValueError, match="unknown key\\(s\\) 'ping'; expected 'budgets'"):
+        budgets_from({"ping": {"ping: wall time": {"min_ratio": 1.0}}}, "x")
+
+
+@pytest.mark.parametrize("changed", ["legacy/manager.py", "tinyapp/pool.py"])
+def test_checklist_cached_suite_is_stale_after_legacy_or_the_app_changed(
+    tiny: Path, changed: str
+) -> None:
+    for path in (tiny / "tinyapp").iterdir():
+        os.utime(path, (1_000_000, 1_000_000))
+    write_suite_cache(tiny, ping_contract=True)
+    cache = tiny / "workerkit-checklist" / "suites.json"
+    data = json.loads(cache.read_text())
+    data["ping contract"]["epoch"] = 2_000_000.0
+    cache.write_text(json.dumps(data))
+    assert gate(check(app=TINY), "ping contract")[0] is Status.PASS
+    (tiny / changed).parent.mkdir(exist_ok=True)
+    (tiny / changed).write_text("x = 1\n")
+
+    status, detail = gate(check(app=TINY), "ping contract")
+
+    assert status is Status.NOT_RUN
+    assert f"is older than {changed};" in detail
+
+
+ENV_COMPARE = """\
+import json, os, sys
+args = sys.argv[1:]
+worker, out = args[args.index("--workers") + 1], args[args.index("--json") + 1]
+rows = [{"worker": worker, "metric": "ping: wall time", "unit": "ms", "legacy": 20.0,
+         "simplified": 10.0, "ratio": 2.0}]
+json.dump({"version": 1, "created": "now", "library": os.environ.get("WORKERKIT_APP"),
+           "rows": rows, "outcomes": []}, open(out, "w"))
+"""
+
+
+def test_checklist_run_hands_the_app_to_its_subprocesses(tiny: Path) -> None:
+    script = tiny / "env_compare.py"
+    script.write_text(ENV_COMPARE)
+
+    report = check(
+        app=TINY,
+        run=True,
+        contract_tests=("nowhere",),
+        compare_command=(sys.executable, str(script)),
+    )
+
+    assert gate(report, "ping benchmark")[0] is Status.PASS
+    written = tiny / "workerkit-checklist" / "compare-ping" / "compare.json"
+    assert json.loads(written.read_text())["library"] == TINY
+    assert gate(report, "ping contract")[1].startswith("nowhere does not exist under")

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QImage
 
-from workerkit import compare
-from workerkit.benchmarks.plan import WORKERS
-from workerkit.benchmarks.rows import Row, ratio
-from workerkit.chart import render_chart
+from workerkit.tools import compare
+from workerkit.tools.benchmarks.plan import WORKERS
+from workerkit.tools.benchmarks.rows import Row, ratio
+from workerkit.tools.chart import render_chart
 
 ROW_KEYS = {
     "worker": str,
@@ -159,7 +159,7 @@ def test_render_chart_draws_a_decodable_png(qapp: object, tmp_path: Path) -> Non
 
 def test_compare_module_rejects_an_unknown_worker() -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "workerkit.compare", "--workers", "search,bogus"],
+        [sys.executable, "-m", "workerkit.tools.compare", "--workers", "search,bogus"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,4 +1,4 @@
-"""Tests for workerkit.conditions: the search filter value type."""
+"""Tests for workerkit.imagelib.domain.conditions: the search filter value type."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from workerkit.conditions import SearchConditions
+from workerkit.imagelib.domain.conditions import SearchConditions
 
 MAY_1 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MAY_9 = datetime(2024, 5, 9, 12, 0, tzinfo=UTC)

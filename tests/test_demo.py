@@ -11,19 +11,19 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from workerkit.conditions import SearchConditions
-from workerkit.demo import add_command, demo_paths
-from workerkit.demo.lag_meter import EventLoopLagMeter
-from workerkit.demo.stack_panel import choices_for
-from workerkit.demo.window import DemoWindow
 from workerkit.flags import flags_from_args
-from workerkit.imaging import ImageError
-from workerkit.intake import prepare_image
-from workerkit.kinds import Kind
-from workerkit.sample import SampleManifest, make_sample_library
-from workerkit.scanner import scan_images
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.demo import add_command, demo_paths
+from workerkit.imagelib.demo.lag_meter import EventLoopLagMeter
+from workerkit.imagelib.demo.stack_panel import choices_for
+from workerkit.imagelib.demo.window import DemoWindow
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.imaging import ImageError
+from workerkit.imagelib.domain.intake import prepare_image
+from workerkit.imagelib.domain.scanner import scan_images
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import Kind
+from workerkit.imagelib.sample import SampleManifest, make_sample_library
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import qthreads_alive
 

@@ -12,8 +12,8 @@ import PySide6
 import pytest
 from PySide6.QtCore import QThread
 
-from simplified.qtasyncio_runtime import qtasyncio_socket_support
-from workerkit.doctor import add_command, is_known_bad_pyside
+from workerkit.imagelib.pool_workers.qtasyncio_runtime import qtasyncio_socket_support
+from workerkit.tools.doctor import add_command, is_known_bad_pyside
 
 
 def run_doctor(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -76,7 +76,10 @@ def test_doctor_known_bad_pair_only_6_12_0_before_312(
 
 
 def test_doctor_import_loads_no_qt() -> None:
-    code = "import sys, workerkit.doctor; print(sorted(m for m in sys.modules if 'PySide6' in m))"
+    code = (
+        "import sys, workerkit.tools.doctor; "
+        "print(sorted(m for m in sys.modules if 'PySide6' in m))"
+    )
     completed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )

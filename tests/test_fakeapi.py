@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from workerkit.annotators import HttpAnnotator, HttpAnnotatorConfig, LocalAnnotator
-from workerkit.fakeapi import FakeVisionServer, Fault, spawn_fake_server
+from workerkit.imagelib.domain.annotators import HttpAnnotator, HttpAnnotatorConfig, LocalAnnotator
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer, Fault, spawn_fake_server
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -20,9 +20,9 @@ from workerkit.flags import (
     flags_from_args,
     resolve_flags,
 )
-from workerkit.kinds import Kind
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import Kind
+from workerkit.imagelib.service import WorkerService
 
 ALLOWED = "expected one of legacy, simplified, shadow."
 KINDS = "expected one of registration, search, thumbnail, annotation."

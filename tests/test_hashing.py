@@ -1,4 +1,4 @@
-"""Tests for workerkit.hashing: the difference hash and the Hamming distance."""
+"""Tests for workerkit.imagelib.domain.hashing: the difference hash and the Hamming distance."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import pytest
 from PIL import Image
 
-from workerkit.hashing import dhash, hamming
+from workerkit.imagelib.domain.hashing import dhash, hamming
 
 
 def _pattern(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:

@@ -1,4 +1,4 @@
-"""Tests for workerkit.imaging: probing real image files written by Pillow."""
+"""Tests for workerkit.imagelib.domain.imaging: probing real image files written by Pillow."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from workerkit import imaging
-from workerkit.hashing import dhash, hamming
-from workerkit.imaging import SUPPORTED_FORMATS, ImageError, ImageFacts, probe_image
+from workerkit.imagelib.domain import imaging
+from workerkit.imagelib.domain.hashing import dhash, hamming
+from workerkit.imagelib.domain.imaging import SUPPORTED_FORMATS, ImageError, ImageFacts, probe_image
 
 
 def _pattern(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:

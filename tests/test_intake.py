@@ -1,4 +1,4 @@
-"""Tests for workerkit.intake: one file plus its sidecars into a NewImage."""
+"""Tests for workerkit.imagelib.domain.intake: one file plus its sidecars into a NewImage."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from workerkit.hashing import dhash
-from workerkit.imaging import ImageError
-from workerkit.intake import prepare_image
-from workerkit.sidecars import SidecarError
-from workerkit.store import ImageStore, NewImage
+from workerkit.imagelib.domain.hashing import dhash
+from workerkit.imagelib.domain.imaging import ImageError
+from workerkit.imagelib.domain.intake import prepare_image
+from workerkit.imagelib.domain.sidecars import SidecarError
+from workerkit.imagelib.domain.store import ImageStore, NewImage
 
 
 def _save_pattern(path: Path, seed: int = 1) -> Image.Image:

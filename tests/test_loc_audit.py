@@ -5,7 +5,15 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from workerkit.loc_audit import AuditedFile, audit_loc, code_line_numbers, count_code_lines
+from workerkit.tools.loc_audit import (
+    AUDITED_FILES,
+    AuditedFile,
+    audit_loc,
+    code_line_numbers,
+    count_code_lines,
+)
+
+REPO = Path(__file__).resolve().parents[1]
 
 SOURCE = textwrap.dedent(
     '''\
@@ -70,8 +78,12 @@ def test_loc_audit_fixture_tree_splits_pieces_and_totals(tmp_path: Path) -> None
             x = 1
         ''',
     )
-    write(tmp_path, "legacy/search_worker.py", "a = 1\nb = 2\nc = 3\nd = 4\n")
-    write(tmp_path, "simplified/search.py", "a = 1\n")
+    write(
+        tmp_path,
+        "workerkit/imagelib/legacy_workers/search_worker.py",
+        "a = 1\nb = 2\nc = 3\nd = 4\n",
+    )
+    write(tmp_path, "workerkit/imagelib/pool_workers/search.py", "a = 1\n")
     write(tmp_path, "simplified/extra.py", "a = 1\n")
     write(tmp_path, "simplified/__init__.py", "")
     files = (
@@ -83,8 +95,10 @@ def test_loc_audit_fixture_tree_splits_pieces_and_totals(tmp_path: Path) -> None
             (("ProgressReporter", "progress"),),
         ),
         AuditedFile("simplified", "plumbing", "simplified/job.py", "lifecycle"),
-        AuditedFile("legacy", "workers", "legacy/search_worker.py", "search"),
-        AuditedFile("simplified", "workers", "simplified/search.py", "search"),
+        AuditedFile(
+            "legacy", "workers", "workerkit/imagelib/legacy_workers/search_worker.py", "search"
+        ),
+        AuditedFile("simplified", "workers", "workerkit/imagelib/pool_workers/search.py", "search"),
     )
 
     audit = audit_loc(tmp_path, files)
@@ -94,8 +108,8 @@ def test_loc_audit_fixture_tree_splits_pieces_and_totals(tmp_path: Path) -> None
         "legacy/base_worker.py": ("base", 3, True),
         "legacy/base_worker.py::ProgressReporter": ("progress", 3, True),
         "simplified/job.py": ("lifecycle", 0, False),
-        "legacy/search_worker.py": ("search", 4, True),
-        "simplified/search.py": ("search", 1, True),
+        "workerkit/imagelib/legacy_workers/search_worker.py": ("search", 4, True),
+        "workerkit/imagelib/pool_workers/search.py": ("search", 1, True),
     }
     assert audit.total("legacy") == 10
     assert audit.total("legacy", "workers") == 4
@@ -124,3 +138,36 @@ def test_loc_audit_says_more_when_simplified_is_larger(tmp_path: Path) -> None:
 
     assert audit.reduction() == -1.0
     assert "- workers: legacy 1, simplified 2 code lines (100% more)" in audit.lines()
+
+
+def test_loc_audit_lists_the_files_of_the_new_layout() -> None:
+    audit = audit_loc(REPO)
+
+    missing = [spec.path for spec in AUDITED_FILES if not (REPO / spec.path).is_file()]
+    assert missing == []
+    assert audit.found
+    plumbing = {spec.path for spec in AUDITED_FILES if spec.part == "plumbing"}
+    assert {p for p in plumbing if p.startswith("legacy/")} == {
+        "legacy/manager.py",
+        "legacy/base_worker.py",
+        "legacy/backend.py",
+    }
+    assert "simplified/coroutine.py" in plumbing
+    stacks = ("legacy/", "simplified/", "workerkit/imagelib/legacy_workers/")
+    assert [name for name in audit.unclassified if name.startswith(stacks)] == []
+
+
+def test_loc_audit_lists_unclassified_files_beside_audited_ones(tmp_path: Path) -> None:
+    write(tmp_path, "app/pool/search.py", "a = 1\n")
+    write(tmp_path, "app/pool/extra.py", "a = 1\n")
+    write(tmp_path, "app/other.py", "a = 1\n")
+    files = (AuditedFile("simplified", "workers", "app/pool/search.py", "search"),)
+
+    audit = audit_loc(tmp_path, files)
+
+    assert audit.unclassified == ("app/pool/extra.py",)
+    assert audit.summary()[-1] == "- not classified, so not counted: `app/pool/extra.py`"
+
+
+def test_loc_audit_without_any_audited_file_is_not_found(tmp_path: Path) -> None:
+    assert not audit_loc(tmp_path).found

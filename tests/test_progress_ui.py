@@ -10,7 +10,11 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressBar, QProgressDialog, QPushButton
 
-from workerkit.conditions import SearchConditions
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import app as image_library
+from workerkit.imagelib.sample import SampleManifest, make_sample_library
+from workerkit.imagelib.service import WorkerService
 from workerkit.progress import WorkerProgress
 from workerkit.progress_ui import (
     ProgressBinding,
@@ -18,9 +22,6 @@ from workerkit.progress_ui import (
     bind_progress_dialog,
     progress_label,
 )
-from workerkit.sample import SampleManifest, make_sample_library
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
 
 from .conftest import qthreads_alive
 
@@ -197,21 +198,22 @@ def test_progress_ui_release_twice_stops_following_the_job(
 
 
 class StubService(QObject):
-    """Carry the four signals a binding listens to, so event orders can be replayed."""
+    """Carry the four JobService signals a binding listens to, so event orders can be replayed."""
 
-    worker_progress_updated = Signal(str, object)
-    job_finished = Signal(str, object)
-    job_failed = Signal(str, str)
-    job_canceled = Signal(str)
+    job_progressed = Signal(str, str, object)
+    job_finished = Signal(str, str, object)
+    job_failed = Signal(str, str, str)
+    job_canceled = Signal(str, str)
 
     def __init__(self) -> None:
         super().__init__()
+        self.app = image_library
         self.cancels: list[str] = []
 
-    def cancel_batch_registration(self, job_id: str) -> bool:
+    def cancel(self, job_id: str) -> bool:
         """Record the cancel and report the job canceled at once, as legacy does."""
         self.cancels.append(job_id)
-        self.job_canceled.emit(job_id)
+        self.job_canceled.emit("registration", job_id)
         return True
 
 
@@ -226,10 +228,10 @@ def test_progress_ui_dialog_closes_once_when_canceled_then_failed(qtbot) -> None
     closes: list[int] = []
     dialog.finished.connect(closes.append)
     binding = bind_progress_dialog(service, "batch_reg_1", dialog)  # type: ignore[arg-type]
-    service.worker_progress_updated.emit("batch_reg_1", WorkerProgress(40, "registering"))
+    service.job_progressed.emit("registration", "batch_reg_1", WorkerProgress(40, "registering"))
     dialog.canceled.emit()
-    service.job_failed.emit("batch_reg_1", "worker error: operation was canceled")
-    service.job_finished.emit("batch_reg_1", None)
+    service.job_failed.emit("registration", "batch_reg_1", "worker error: operation was canceled")
+    service.job_finished.emit("registration", "batch_reg_1", None)
     dialog.canceled.emit()
 
     assert service.cancels == ["batch_reg_1"]
@@ -241,8 +243,8 @@ def test_progress_ui_programmatic_close_of_another_job_is_ignored(qtbot) -> None
     service = StubService()
     dialog = make_dialog(qtbot)
     binding = bind_progress_dialog(service, "batch_reg_1", dialog)  # type: ignore[arg-type]
-    service.worker_progress_updated.emit("batch_reg_2", WorkerProgress(70, "other job"))
-    service.job_finished.emit("batch_reg_2", None)
+    service.job_progressed.emit("registration", "batch_reg_2", WorkerProgress(70, "other job"))
+    service.job_finished.emit("registration", "batch_reg_2", None)
 
     assert binding.is_active and binding.percentage == 0
     assert dialog.labelText() == "registration started"
@@ -253,7 +255,7 @@ def test_progress_ui_release_after_the_widget_is_deleted_is_harmless(qtbot) -> N
     bar = QProgressBar()
     binding = bind_progress_bar(service, "batch_reg_1", bar)  # type: ignore[arg-type]
     shiboken6.delete(bar)  # deletes the binding, its child, with it
-    service.worker_progress_updated.emit("batch_reg_1", WorkerProgress(10, "registering"))
+    service.job_progressed.emit("registration", "batch_reg_1", WorkerProgress(10, "registering"))
     binding.release()
     binding.release()
     assert not binding.is_active
@@ -264,7 +266,7 @@ def test_progress_ui_bar_keeps_percent_signs_in_names_literal(qtbot) -> None:
     bar = make_bar(qtbot)
     bind_progress_bar(service, "batch_reg_1", bar)  # type: ignore[arg-type]
     progress = WorkerProgress(50, "registered", "50%pale.jpg", 3, 6)
-    service.worker_progress_updated.emit("batch_reg_1", progress)
+    service.job_progressed.emit("registration", "batch_reg_1", progress)
 
     assert bar.text().replace("\u200b", "") == "registered: 50%pale.jpg (3/6)  50%"
     assert bar.toolTip() == "registered: 50%pale.jpg (3/6)"

@@ -18,11 +18,14 @@ import pytest
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtNetwork import QNetworkAccessManager
 
-from simplified.qt_http import qt_post
-from simplified.qtasyncio_runtime import annotate_under_qtasyncio, qtasyncio_socket_support
-from workerkit.annotators import HttpAnnotator, HttpAnnotatorConfig
-from workerkit.fakeapi import FakeVisionServer
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.annotators import HttpAnnotator, HttpAnnotatorConfig
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.pool_workers.qt_http import qt_post
+from workerkit.imagelib.pool_workers.qtasyncio_runtime import (
+    annotate_under_qtasyncio,
+    qtasyncio_socket_support,
+)
 
 SCRIPTS = Path(__file__).parent / "scripts"
 RESULT_PREFIX = "RESULT "

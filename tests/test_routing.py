@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSize
 
-from workerkit.conditions import SearchConditions
 from workerkit.flags import ENV_VARS, Flag, FlagError
-from workerkit.kinds import Kind
-from workerkit.results import RegistrationResult, ThumbnailResult
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.results import RegistrationResult, ThumbnailResult
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import Kind
+from workerkit.imagelib.service import WorkerService
 
 pytestmark = pytest.mark.timeout(120)
 

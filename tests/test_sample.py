@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from workerkit.hashing import dhash
-from workerkit.sample import (
+from workerkit.imagelib.domain.hashing import dhash
+from workerkit.imagelib.domain.sidecars import read_sidecars
+from workerkit.imagelib.sample import (
     MANIFEST_NAME,
     SampleManifest,
     default_sample_dir,
@@ -20,7 +21,6 @@ from workerkit.sample import (
     make_benchmark_jpegs,
     make_sample_library,
 )
-from workerkit.sidecars import read_sidecars
 
 COUNT = 60
 SEED = 7
@@ -191,9 +191,7 @@ def test_sample_sidecars_read_by_project_reader(valid: list[Path]) -> None:
         assert (sidecars.caption is not None) == path.with_suffix(".caption").exists(), path.name
 
 
-def test_sample_originals_have_distinct_hashes(
-    library: SampleManifest, valid: list[Path]
-) -> None:
+def test_sample_originals_have_distinct_hashes(library: SampleManifest, valid: list[Path]) -> None:
     hashes = set()
     for path in valid:
         with Image.open(path) as image:

@@ -1,4 +1,4 @@
-"""Tests for workerkit.scanner: finding image files on disk."""
+"""Tests for workerkit.imagelib.domain.scanner: finding image files on disk."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.scanner import IMAGE_EXTENSIONS, ScanError, display_path, scan_images
+from workerkit.imagelib.domain.scanner import IMAGE_EXTENSIONS, ScanError, display_path, scan_images
 
 
 def _touch(*paths: Path) -> None:

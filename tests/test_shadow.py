@@ -7,7 +7,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,16 +16,19 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
+from workerkit.simplified.backend import SimplifiedBackend
+from workerkit.simplified.job import JobControl
+from workerkit.simplified.token import JobCanceled
 
 import workerkit.shadow
-from legacy.search_worker import SearchWorker
-from simplified.backend import SimplifiedBackend
-from simplified.job import JobControl, Work
-from simplified.token import JobCanceled
-from workerkit.conditions import SearchConditions
-from workerkit.requests import JobRequest
-from workerkit.results import SearchResult, ThumbnailResult
-from workerkit.service import WorkerService
+from workerkit.imagelib.comparison import Listing, compare_listings
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.results import SearchResult, ThumbnailResult
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import search as search_kind
+from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
+from workerkit.imagelib.service import WorkerService
+from workerkit.kind import WorkerKind
 from workerkit.shadow import (
     DEFAULT_SHADOW_LOG,
     MAX_DIFFERENCES,
@@ -35,7 +38,6 @@ from workerkit.shadow import (
     read_shadow_log,
     summarize_shadow_log,
 )
-from workerkit.store import ImageStore
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -45,14 +47,27 @@ CANDIDATE_ID = re.compile(r"^(search|thumbnail)_[0-9a-f]{32}$")
 THUMB_SIZE = QSize(96, 96)
 
 
-class DroppingBackend(SimplifiedBackend):
+class BrokenCandidate(SimplifiedBackend):
+    """A candidate whose pool functions are replaced by ``broken(original)``."""
+
+    def broken(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """Return the pool function this candidate runs instead of ``original``."""
+        raise NotImplementedError
+
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Start the job with the broken pool function."""
+        assert kind.simplified is not None
+        return super().start(replace(kind, simplified=self.broken(kind.simplified)), args, kwargs)
+
+
+class DroppingBackend(BrokenCandidate):
     """A broken candidate: its searches lose their first record."""
 
-    def _work_for(self, request: JobRequest) -> Work:
-        work = super()._work_for(request)
+    def broken(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """Drop the first record of every search result."""
 
-        def dropped(control: JobControl) -> object:
-            result = work(control)
+        def dropped(control: JobControl, *args: Any) -> object:
+            result = original(control, *args)
             if isinstance(result, SearchResult):
                 kept = result.image_metadata[1:]
                 return replace(result, image_metadata=kept, total_count=len(kept))
@@ -61,21 +76,25 @@ class DroppingBackend(SimplifiedBackend):
         return dropped
 
 
-class FailingBackend(SimplifiedBackend):
+class FailingBackend(BrokenCandidate):
     """A broken candidate: every job raises."""
 
-    def _work_for(self, request: JobRequest) -> Work:
-        def fail(_control: JobControl) -> object:
+    def broken(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """Raise in every job."""
+
+        def fail(_control: JobControl, *_args: Any) -> object:
             raise RuntimeError("candidate exploded")
 
         return fail
 
 
-class CancelingBackend(SimplifiedBackend):
+class CancelingBackend(BrokenCandidate):
     """A candidate whose every job ends canceled, as a superseded job does."""
 
-    def _work_for(self, request: JobRequest) -> Work:
-        def cancel(_control: JobControl) -> object:
+    def broken(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """End every job canceled."""
+
+        def cancel(_control: JobControl, *_args: Any) -> object:
             raise JobCanceled
 
         return cancel
@@ -112,8 +131,11 @@ def shadowed(
     """Build a legacy service with search and thumbnail in shadow mode, on the sample library."""
 
     def build(candidate: type[SimplifiedBackend] | None = None) -> WorkerService:
+        factory = None
+        if candidate is not None:
+            factory = lambda app, pool, parent: candidate(app, None, parent, pool=pool)  # noqa: E731
         service = make_service(
-            registered_store, "legacy", shadow_log=shadow_log, shadow_candidate=candidate
+            registered_store, "legacy", shadow_log=shadow_log, shadow_candidate=factory
         )
         service.set_backend("search", "shadow")
         service.set_backend("thumbnail", "shadow")
@@ -296,7 +318,10 @@ def test_shadow_candidate_events_never_reach_ui_signals(
     counts = [args[0] for name, args in events if name == "active_worker_count_changed"]
     assert set(counts) == {0, 1}
     assert names.count("all_workers_finished") == 2
-    assert service.get_service_summary()["stacks"].keys() == {"legacy"}
+    # The candidate shares the simplified stack's pool, but none of its jobs is counted.
+    stacks = service.get_service_summary()["stacks"]
+    assert stacks.keys() == {"legacy", "simplified"}
+    assert stacks["simplified"]["active_worker_count"] == 0
 
 
 UI_SIGNALS = (
@@ -322,9 +347,9 @@ def test_shadow_comparison_runs_off_the_gui_thread(
     threads: list[int] = []
     original = workerkit.shadow.compare_observations
 
-    def spy(legacy: Observation, candidate: Observation) -> list[str]:
+    def spy(kind: WorkerKind, legacy: Observation, candidate: Observation) -> list[str]:
         threads.append(threading.get_ident())
-        return original(legacy, candidate)
+        return original(kind, legacy, candidate)
 
     monkeypatch.setattr(workerkit.shadow, "compare_observations", spy)
     service = shadowed()
@@ -352,25 +377,31 @@ def test_shadow_log_defaults_to_the_working_directory(
 
 def observation(*items: tuple[int, ...], total: int | None = None) -> Observation:
     """Return a finished observation of ``items``."""
-    return Observation("job", "finished", 1.0, items, total)
+    return Observation("job", "finished", 1.0, Listing(items, total))
+
+
+def compare(legacy: Observation, candidate: Observation) -> list[str]:
+    """Compare two search observations the way shadow mode does."""
+    return compare_observations(search_kind, legacy, candidate)
 
 
 def test_shadow_compare_reports_order_and_size_differences() -> None:
-    assert compare_observations(observation((1,), (2,)), observation((2,), (1,))) == [
+    assert compare(observation((1,), (2,)), observation((2,), (1,))) == [
         "order differs at 0: legacy image 1, simplified 2"
     ]
     legacy = observation((1, 96, 64), (2, 96, 72))
     candidate = observation((1, 96, 64), (2, 96, 71), (3, 10, 10))
-    assert compare_observations(legacy, candidate) == [
+    assert compare(legacy, candidate) == [
         "image 3 only in simplified",
         "image 2: legacy 96x72, simplified 96x71",
     ]
-    assert compare_observations(legacy, legacy) == []
+    assert compare(legacy, legacy) == []
+    assert compare_listings(Listing(((1,),)), Listing(((1,),))) == []
 
 
 def test_shadow_compare_keeps_at_most_ten_differences() -> None:
     legacy = observation(*((i,) for i in range(25)), total=25)
-    differences = compare_observations(legacy, observation(total=0))
+    differences = compare(legacy, observation(total=0))
     assert len(differences) == MAX_DIFFERENCES
     assert differences[0] == "total_count: legacy 25, simplified 0"
     assert differences[-1] == "... and 17 more differences"

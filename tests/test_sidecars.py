@@ -1,4 +1,4 @@
-"""Tests for workerkit.sidecars: tag and caption files next to an image."""
+"""Tests for workerkit.imagelib.domain.sidecars: tag and caption files next to an image."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.sidecars import SidecarError, Sidecars, normalize_tag, parse_tags, read_sidecars
+from workerkit.imagelib.domain.sidecars import (
+    SidecarError,
+    Sidecars,
+    normalize_tag,
+    parse_tags,
+    read_sidecars,
+)
 
 
 def test_parse_tags_splits_on_commas_and_newlines() -> None:

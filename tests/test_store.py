@@ -1,4 +1,4 @@
-"""Tests for workerkit.store: the SQLite image library, on real files in tmp_path."""
+"""Tests for workerkit.imagelib.domain.store: the SQLite image library, on real files."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from workerkit import store as store_module
-from workerkit.conditions import SearchConditions
-from workerkit.store import (
+from workerkit.imagelib.domain import store as store_module
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.store import (
     ImageRecord,
     ImageStore,
     NewImage,

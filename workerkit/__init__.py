@@ -1,36 +1,61 @@
-"""workerkit: run PySide6 background work on a legacy or a QThreadPool stack, and compare them."""
+"""workerkit: migrate a PySide6 app's workers from QThread to QThreadPool one kind at a time.
+
+The toolkit: declare each kind once (``WorkerKind`` with a ``LegacyWorker`` adapter and a
+pool function), gather them in an ``App``, and run them through ``JobService`` on the
+stack each kind's flag names. The image library (``workerkit.imagelib``) is the reference
+app; its LoRAIro-compatible names (``WorkerService``, ``ImageStore``, ...) stay here too.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "App",
+    "DeclarationError",
     "ImageRecord",
     "ImageStore",
-    "Kind",
+    "JobService",
+    "LegacyWorker",
     "SearchConditions",
+    "Stage",
+    "Suite",
+    "WorkerKind",
     "WorkerProgress",
     "WorkerService",
+    "Workload",
+    "load_app",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Imported lazily so that `import workerkit` (the CLI, the sample generator) does not load Qt.
 _LOCATIONS = {
-    "ImageRecord": "workerkit.store",
-    "ImageStore": "workerkit.store",
-    "Kind": "workerkit.kinds",
-    "SearchConditions": "workerkit.conditions",
+    "App": "workerkit.app",
+    "DeclarationError": "workerkit.kind",
+    "ImageRecord": "workerkit.imagelib.domain.store",
+    "ImageStore": "workerkit.imagelib.domain.store",
+    "JobService": "workerkit.service",
+    "Kind": "workerkit.imagelib.kinds",
+    "LegacyWorker": "workerkit.kind",
+    "SearchConditions": "workerkit.imagelib.domain.conditions",
+    "Stage": "workerkit.app",
+    "Suite": "workerkit.app",
+    "WorkerKind": "workerkit.kind",
     "WorkerProgress": "workerkit.progress",
-    "WorkerService": "workerkit.service",
+    "WorkerService": "workerkit.imagelib.service",
+    "Workload": "workerkit.kind",
+    "load_app": "workerkit.app",
 }
 
 if TYPE_CHECKING:
-    from workerkit.conditions import SearchConditions
-    from workerkit.kinds import Kind
+    from workerkit.app import App, Stage, Suite, load_app
+    from workerkit.imagelib.domain.conditions import SearchConditions
+    from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+    from workerkit.imagelib.service import WorkerService
+    from workerkit.kind import DeclarationError, LegacyWorker, WorkerKind, Workload
     from workerkit.progress import WorkerProgress
-    from workerkit.service import WorkerService
-    from workerkit.store import ImageRecord, ImageStore
+    from workerkit.service import JobService
 
 
 def __getattr__(name: str) -> Any:

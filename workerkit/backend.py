@@ -1,68 +1,46 @@
-"""The small interface each worker stack implements behind WorkerService."""
+"""The small interface each worker stack implements behind JobService."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import QObject, Signal
 
 if TYPE_CHECKING:
-    from workerkit.annotators import Annotator
-    from workerkit.requests import JobRequest
-    from workerkit.store import ImageStore
+    from workerkit.app import App
+    from workerkit.kind import WorkerKind
 
-__all__ = ["Backend", "JobContext"]
-
-
-def _default_annotators() -> dict[str, Annotator]:
-    from workerkit.annotators import HttpAnnotator, HttpAnnotatorConfig, LocalAnnotator
-
-    return {"local": LocalAnnotator(), "http": HttpAnnotator(HttpAnnotatorConfig.from_env())}
-
-
-@dataclass(frozen=True, slots=True)
-class JobContext:
-    """Hold what every job of both stacks works on: the store and the annotators."""
-
-    store: ImageStore
-    annotators: Mapping[str, Annotator] = field(default_factory=_default_annotators)
-    max_threads: int | None = None
-
-    def annotator(self, name: str) -> Annotator:
-        """Return the annotator called ``name`` or raise a ValueError naming the known ones."""
-        try:
-            return self.annotators[name]
-        except KeyError:
-            known = ", ".join(sorted(self.annotators))
-            raise ValueError(f"Unknown annotator {name!r}: expected one of {known}.") from None
+__all__ = ["Backend"]
 
 
 class Backend(QObject):
-    """Run jobs on one stack and report their events on the GUI thread.
+    """Run jobs of declared kinds on one stack and report their events on the GUI thread.
 
-    Every job id starts with its kind's prefix (``Kind.of_job`` reads it back),
-    so the service needs no table of its own to route events.
+    Every event carries the kind's name and the job id; every job id starts with its
+    kind's prefix (``App.of_job`` reads it back), so no table is needed to route events.
     """
 
     name: ClassVar[str] = ""
 
-    job_started = Signal(str)
-    job_progressed = Signal(str, object)
-    job_batch_progressed = Signal(str, int, int, str)
-    job_finished = Signal(str, object)
-    job_failed = Signal(str, str)
-    job_canceled = Signal(str)
-    thumbnails_loaded = Signal(str, object)
+    job_started = Signal(str, str)
+    job_progressed = Signal(str, str, object)
+    job_batch_progressed = Signal(str, str, int, int, str)
+    partial_delivered = Signal(str, str, object)
+    job_finished = Signal(str, str, object)
+    job_failed = Signal(str, str, str)
+    job_canceled = Signal(str, str)
     active_count_changed = Signal(int)
 
-    def __init__(self, context: JobContext, parent: QObject | None = None) -> None:
+    def __init__(
+        self, app: App, max_threads: int | None = None, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
-        self.context = context
+        self.app = app
+        self.max_threads = max_threads
 
-    def start(self, request: JobRequest) -> str:
-        """Start a job for ``request`` and return its id; raise RuntimeError if refused."""
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Start a job of ``kind`` and return its id; raise RuntimeError if refused."""
         raise NotImplementedError(f"{type(self).__name__} must implement start().")
 
     def cancel(self, job_id: str) -> bool:
@@ -92,6 +70,3 @@ class Backend(QObject):
     def active_count(self) -> int:
         """Return how many jobs this stack counts as active."""
         return len(self.active_job_ids())
-
-
-BackendFactory = Callable[[JobContext, QObject | None], Backend]

@@ -1,8 +1,9 @@
 """Per-worker feature flags: which stack each kind of job runs on, and where that was decided.
 
-Sources, highest first: the runtime API (``WorkerService.set_backend``), command-line
-options, environment variables, the ``[workers]`` table of a TOML file, the default.
-No Qt here: the CLI imports this module to print the flags without starting Qt.
+Sources, highest first: the runtime API (``set_backend``), command-line options,
+environment variables (``WORKERKIT_<KIND>``), the ``[workers]`` table of a TOML file,
+the default. Every kind is one the app declares (``workerkit.app``); nothing here
+lists kinds. No Qt here: importing this module loads no Qt.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workerkit.kinds import READ_ONLY_KINDS, Kind
+if TYPE_CHECKING:
+    from workerkit.app import App
 
 __all__ = [
     "CONFIG_FILE",
     "DEFAULT_VALUE",
-    "ENV_VARS",
     "FLAG_VALUES",
     "RUNTIME_SOURCE",
     "Flag",
@@ -31,6 +32,7 @@ __all__ = [
     "add_flag_options",
     "config_from_args",
     "default_flags",
+    "env_var",
     "flags_from_args",
     "format_flags",
     "make_flag",
@@ -41,7 +43,6 @@ FLAG_VALUES: tuple[str, ...] = ("legacy", "simplified", "shadow")
 DEFAULT_VALUE = "legacy"
 CONFIG_FILE = "workerkit.toml"
 RUNTIME_SOURCE = "runtime set_backend"
-ENV_VARS: dict[Kind, str] = {kind: f"WORKERKIT_{kind.value.upper()}" for kind in Kind}
 
 _TABLE = "workers"
 _TOML_LINE = re.compile(r"line (\d+)")
@@ -55,80 +56,111 @@ class FlagError(ValueError):
 class Flag:
     """Say which value one kind's flag has and which source set it."""
 
-    kind: Kind
+    kind: str
     value: str
     source: str
 
 
-def make_flag(kind: Kind | str, value: str, source: str) -> Flag:
+def env_var(kind: str) -> str:
+    """Return the environment variable that sets ``kind``'s flag."""
+    return f"WORKERKIT_{str(kind).upper()}"
+
+
+def __getattr__(name: str) -> Any:
+    """Compute ENV_VARS for the configured app on first use."""
+    if name == "ENV_VARS":
+        return {kind: env_var(kind) for kind in _app(None).names}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _app(app: App | None) -> App:
+    if app is not None:
+        return app
+    from workerkit.app import load_app
+
+    return load_app()
+
+
+def make_flag(kind: str, value: str, source: str, app: App | None = None) -> Flag:
     """Return the checked flag, or raise FlagError naming ``source`` and the allowed values."""
-    kind = _parse_kind(kind, source)
+    app = _app(app)
+    name = _parse_kind(app, kind, source)
     normalised = value.strip().lower() if isinstance(value, str) else value
     if normalised not in FLAG_VALUES:
         raise FlagError(
-            f"Invalid value {value!r} for the {kind.value} flag ({source}): "
+            f"Invalid value {value!r} for the {name} flag ({source}): "
             f"expected one of {', '.join(FLAG_VALUES)}."
         )
-    if normalised == "shadow" and kind not in READ_ONLY_KINDS:
-        raise FlagError(
-            f"The {kind.value} flag ({source}) is 'shadow', but shadow mode runs every job twice "
-            f"and {kind.value} writes to the database; use legacy or simplified "
-            f"(shadow is allowed for {', '.join(sorted(READ_ONLY_KINDS))})."
-        )
-    return Flag(kind, normalised, source)
+    if normalised == "shadow" and not app.kind(name).shadowable:
+        raise FlagError(_no_shadow_message(app, name, source))
+    return Flag(name, normalised, source)
 
 
-def default_flags() -> dict[Kind, Flag]:
-    """Return every kind's default flag."""
-    return {kind: Flag(kind, DEFAULT_VALUE, "default") for kind in Kind}
+def _no_shadow_message(app: App, name: str, source: str) -> str:
+    allowed = ", ".join(k.name for k in app.kinds if k.shadowable) or "no kind of this app"
+    if app.kind(name).writes:
+        why = f"{name} writes to the database"
+    else:
+        why = f"{name} declares no comparator (compare=) to check the candidate with"
+    return (
+        f"The {name} flag ({source}) is 'shadow', but shadow mode runs every job twice "
+        f"and {why}; use legacy or simplified (shadow is allowed for {allowed})."
+    )
+
+
+def default_flags(app: App | None = None) -> dict[str, Flag]:
+    """Return every declared kind's default flag."""
+    return {name: Flag(name, DEFAULT_VALUE, "default") for name in _app(app).names}
 
 
 def resolve_flags(
+    app: App | None = None,
     *,
     cli: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
     toml_path: Path | None = None,
     cwd: Path | None = None,
-) -> dict[Kind, Flag]:
+) -> dict[str, Flag]:
     """Return each kind's flag from the CLI, environment, TOML file and defaults, highest first."""
-    flags = default_flags()
-    flags.update(_from_toml(toml_path, cwd))
-    flags.update(_from_env(os.environ if env is None else env))
-    flags.update(_from_cli(cli or {}))
+    app = _app(app)
+    flags = default_flags(app)
+    flags.update(_from_toml(app, toml_path, cwd))
+    flags.update(_from_env(app, os.environ if env is None else env))
+    flags.update(_from_cli(app, cli or {}))
     return flags
 
 
-def _parse_kind(kind: Kind | str, source: str) -> Kind:
-    if isinstance(kind, Kind):
-        return kind
+def _parse_kind(app: App, kind: str, source: str) -> str:
+    from workerkit.app import UnknownKind
+
     try:
-        return Kind.parse(kind)
-    except ValueError:
-        allowed = ", ".join(k.value for k in Kind)
+        return app.kind(kind).name
+    except UnknownKind:
+        allowed = ", ".join(app.names)
         raise FlagError(
             f"Unknown worker kind {kind!r} ({source}): expected one of {allowed}."
         ) from None
 
 
-def _from_cli(cli: Mapping[str, str]) -> dict[Kind, Flag]:
-    flags: dict[Kind, Flag] = {}
+def _from_cli(app: App, cli: Mapping[str, str]) -> dict[str, Flag]:
+    flags: dict[str, Flag] = {}
     for key, value in cli.items():
         option = f"--{key.strip().lower()}"
-        kind = _parse_kind(key, f"command line {option}")
-        flags[kind] = make_flag(kind, value, f"command line --{kind.value}")
+        name = _parse_kind(app, key, f"command line {option}")
+        flags[name] = make_flag(name, value, f"command line --{name}", app)
     return flags
 
 
-def _from_env(env: Mapping[str, str]) -> dict[Kind, Flag]:
+def _from_env(app: App, env: Mapping[str, str]) -> dict[str, Flag]:
     # An empty variable counts as unset, the way shells clear one with `VAR=`.
     return {
-        kind: make_flag(kind, env[name], f"environment {name}")
-        for kind, name in ENV_VARS.items()
-        if env.get(name, "").strip()
+        name: make_flag(name, env[env_var(name)], f"environment {env_var(name)}", app)
+        for name in app.names
+        if env.get(env_var(name), "").strip()
     }
 
 
-def _from_toml(toml_path: Path | None, cwd: Path | None) -> dict[Kind, Flag]:
+def _from_toml(app: App, toml_path: Path | None, cwd: Path | None) -> dict[str, Flag]:
     if toml_path is None:
         path = (cwd or Path.cwd()) / CONFIG_FILE
         if not path.is_file():
@@ -138,19 +170,19 @@ def _from_toml(toml_path: Path | None, cwd: Path | None) -> dict[Kind, Flag]:
         path, label = Path(toml_path), str(toml_path)
     table = _read_table(path, label)
     return {
-        _parse_kind(key, f"{label} [{_TABLE}] {key}"): _toml_flag(key, value, label)
+        _parse_kind(app, key, f"{label} [{_TABLE}] {key}"): _toml_flag(app, key, value, label)
         for key, value in table.items()
     }
 
 
-def _toml_flag(key: str, value: Any, label: str) -> Flag:
+def _toml_flag(app: App, key: str, value: Any, label: str) -> Flag:
     source = f"{label} [{_TABLE}] {key}"
     if not isinstance(value, str):
         raise FlagError(
             f"Invalid value {value!r} for the {key} flag ({source}): expected a string, "
             f"one of {', '.join(FLAG_VALUES)}."
         )
-    return make_flag(key, value, source)
+    return make_flag(key, value, source, app)
 
 
 def _read_table(path: Path, label: str) -> dict[str, Any]:
@@ -183,8 +215,8 @@ def _syntax_message(label: str, exc: tomllib.TOMLDecodeError) -> str:
 # --- command line -------------------------------------------------------------------------
 
 
-def add_flag_options(parser: argparse.ArgumentParser) -> None:
-    """Add --config and one --<kind> option per worker kind to ``parser``."""
+def add_flag_options(parser: argparse.ArgumentParser, app: App | None = None) -> None:
+    """Add --config, --flag KIND=VALUE and one --<kind> option per declared kind."""
     group = parser.add_argument_group("worker flags")
     group.add_argument(
         "--config",
@@ -192,19 +224,39 @@ def add_flag_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help=f"TOML file with a [{_TABLE}] table (default: ./{CONFIG_FILE} if it exists)",
     )
-    for kind in Kind:
+    group.add_argument(
+        "--flag",
+        action="append",
+        default=[],
+        metavar="KIND=VALUE",
+        help="set one kind's flag (any declared kind, e.g. of an app given with --app)",
+    )
+    try:
+        declared = _app(app)
+    except ValueError:
+        return  # an unloadable app is reported when the command runs
+    for kind in declared.kinds:
         group.add_argument(
-            f"--{kind.value}",
-            dest=f"flag_{kind.value}",
+            f"--{kind.name}",
+            dest=f"flag_{kind.name}",
             metavar="V",
-            help=f"{' | '.join(_allowed(kind))} (overrides {ENV_VARS[kind]})",
+            help=f"{' | '.join(_allowed(kind.shadowable))} (overrides {env_var(kind.name)})",
         )
 
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, str]:
-    """Return the --<kind> options given on the command line, keyed by kind name."""
-    given = {kind.value: getattr(args, f"flag_{kind.value}", None) for kind in Kind}
-    return {name: value for name, value in given.items() if value is not None}
+    """Return the flags given on the command line, keyed by kind name."""
+    given = {
+        name[len("flag_") :]: value
+        for name, value in vars(args).items()
+        if name.startswith("flag_") and value is not None
+    }
+    for item in getattr(args, "flag", None) or []:
+        kind, separator, value = item.partition("=")
+        if not separator:
+            raise FlagError(f"--flag {item!r}: expected KIND=VALUE, e.g. --flag search=simplified.")
+        given[kind.strip()] = value
+    return given
 
 
 def config_from_args(args: argparse.Namespace) -> Path | None:
@@ -217,14 +269,18 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     command = subparsers.add_parser(
         "flags", help="show which stack each worker kind runs on, and why"
     )
+    command.add_argument("--app", metavar="MODULE:ATTR", help="the app whose kinds to show")
     add_flag_options(command)
     command.set_defaults(handler=_cmd_flags)
 
 
 def _cmd_flags(args: argparse.Namespace) -> int:
+    from workerkit.app import load_app
+
     try:
-        flags = resolve_flags(cli=flags_from_args(args), toml_path=config_from_args(args))
-    except FlagError as exc:
+        app = load_app(getattr(args, "app", None))
+        flags = resolve_flags(app, cli=flags_from_args(args), toml_path=config_from_args(args))
+    except ValueError as exc:
         print(f"workerkit flags: error: {exc}", file=sys.stderr)
         return 2
     for line in format_flags(flags):
@@ -232,14 +288,14 @@ def _cmd_flags(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_flags(flags: Mapping[Kind, Flag]) -> list[str]:
+def format_flags(flags: Mapping[str, Flag]) -> list[str]:
     """Return one aligned line per kind: name, value and source."""
+    width = max((len(str(name)) for name in flags), default=0) + 1
     return [
-        f"{kind.value:<13} {flags[kind].value:<11} ({flags[kind].source})"
-        for kind in Kind
-        if kind in flags
+        f"{name!s:<{max(width, 13)}} {flag.value:<11} ({flag.source})"
+        for name, flag in flags.items()
     ]
 
 
-def _allowed(kind: Kind) -> tuple[str, ...]:
-    return FLAG_VALUES if kind in READ_ONLY_KINDS else FLAG_VALUES[:2]
+def _allowed(shadowable: bool) -> tuple[str, ...]:
+    return FLAG_VALUES if shadowable else FLAG_VALUES[:2]

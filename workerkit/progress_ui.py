@@ -1,8 +1,9 @@
-"""Keep a QProgressDialog or a status-bar QProgressBar in step with one WorkerService job.
+"""Keep a QProgressDialog or a status-bar QProgressBar in step with one job of a JobService.
 
-The same binding serves both stacks: it listens to the service's id-carrying
-events (``worker_progress_updated``, ``job_finished``, ``job_failed``,
-``job_canceled``), so it never needs to know which stack runs the job. The
+The same binding serves both stacks and every declared kind: it listens to the
+service's id-carrying events (``job_progressed``, ``job_finished``, ``job_failed``,
+``job_canceled``), so it never needs to know which stack runs the job. A facade that
+holds its JobService as ``.jobs`` (the image library's WorkerService) binds the same way. The
 legacy stack may send no terminal event for a canceled job (D2), but its
 manager always emits ``worker_canceled``, which the service forwards as
 ``job_canceled``: closing on that event too makes the dialog close on both.
@@ -18,11 +19,10 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QDialog, QProgressBar, QProgressDialog, QWidget
 
-from workerkit.kinds import Kind
 from workerkit.progress import WorkerProgress
 
 if TYPE_CHECKING:
-    from workerkit.service import WorkerService
+    from workerkit.service import JobService
 
 __all__ = [
     "Outcome",
@@ -34,17 +34,12 @@ __all__ = [
 
 Outcome = Literal["finished", "failed", "canceled"]
 
-# The original facade has one cancel method per kind; all of them take the job id.
-_CANCEL_METHODS: dict[Kind, str] = {
-    Kind.REGISTRATION: "cancel_batch_registration",
-    Kind.SEARCH: "cancel_search",
-    Kind.THUMBNAIL: "cancel_thumbnail_loading",
-    Kind.ANNOTATION: "cancel_annotation",
-}
 
 
-def progress_label(progress: WorkerProgress) -> str:
+def progress_label(progress: object) -> str:
     """Return the text a progress widget shows: the message, the current item and the count."""
+    if not isinstance(progress, WorkerProgress):
+        return f"{_percentage(progress)}%"
     text = progress.status_message
     if progress.current_item and progress.current_item not in text:
         text = f"{text}: {progress.current_item}" if text else progress.current_item
@@ -68,13 +63,14 @@ class ProgressBinding(QObject):
     # (outcome: "finished" | "failed" | "canceled", error message or ""), exactly once.
     ended = Signal(str, str)
 
-    def __init__(self, service: WorkerService, job_id: str, widget: QWidget) -> None:
+    def __init__(self, service: Any, job_id: str, widget: QWidget) -> None:
         super().__init__(widget)
         self.service = service
+        self.jobs: JobService = getattr(service, "jobs", service)
         self.job_id = job_id
-        self.kind = Kind.of_job(job_id)
+        self.kind = str(self.jobs.app.of_job(job_id).name)
         self.percentage = 0
-        self.label = f"{self.kind.value} started"
+        self.label = f"{self.kind} started"
         self.outcome: Outcome | None = None
         self.cancel_requested = False
         self._connections: list[tuple[Any, Callable[..., None]]] = []
@@ -91,7 +87,7 @@ class ProgressBinding(QObject):
         self.cancel_requested = True
         # The legacy stack blocks here until its thread stops and emits job_canceled
         # before returning, so _end() may already have run when this call returns.
-        return bool(getattr(self.service, _CANCEL_METHODS[self.kind])(self.job_id))
+        return self.jobs.cancel(self.job_id)
 
     def release(self) -> None:
         """Disconnect from the service and the widget; safe to call any number of times."""
@@ -109,33 +105,33 @@ class ProgressBinding(QObject):
         self._connections.append((signal, slot))
 
     def _attach(self) -> None:
-        service = self.service
-        self._connect(service.worker_progress_updated, self._on_progress)
-        self._connect(service.job_finished, self._on_finished)
-        self._connect(service.job_failed, self._on_failed)
-        self._connect(service.job_canceled, self._on_canceled)
+        jobs = self.jobs
+        self._connect(jobs.job_progressed, self._on_progress)
+        self._connect(jobs.job_finished, self._on_finished)
+        self._connect(jobs.job_failed, self._on_failed)
+        self._connect(jobs.job_canceled, self._on_canceled)
 
-    @Slot(str, object)
-    def _on_progress(self, job_id: str, progress: WorkerProgress) -> None:
+    @Slot(str, str, object)
+    def _on_progress(self, _kind: str, job_id: str, progress: object) -> None:
         if job_id != self.job_id:
             return
-        self.percentage = max(0, min(100, progress.percentage))
+        self.percentage = max(0, min(100, _percentage(progress)))
         self.label = progress_label(progress)
         self._show(self.percentage, self.label)
         self.updated.emit(self.percentage, self.label)
 
-    @Slot(str, object)
-    def _on_finished(self, job_id: str, _result: object) -> None:
+    @Slot(str, str, object)
+    def _on_finished(self, _kind: str, job_id: str, _result: object) -> None:
         if job_id == self.job_id:
             self._end("finished", "")
 
-    @Slot(str, str)
-    def _on_failed(self, job_id: str, message: str) -> None:
+    @Slot(str, str, str)
+    def _on_failed(self, _kind: str, job_id: str, message: str) -> None:
         if job_id == self.job_id:
             self._end("failed", message)
 
-    @Slot(str)
-    def _on_canceled(self, job_id: str) -> None:
+    @Slot(str, str)
+    def _on_canceled(self, _kind: str, job_id: str) -> None:
         if job_id == self.job_id:
             self._end("canceled", "")
 
@@ -161,7 +157,7 @@ class ProgressBinding(QObject):
 class _DialogBinding(ProgressBinding):
     """Drive a QProgressDialog: label, value, Cancel, and one close at the end."""
 
-    def __init__(self, service: WorkerService, job_id: str, dialog: QProgressDialog) -> None:
+    def __init__(self, service: Any, job_id: str, dialog: QProgressDialog) -> None:
         super().__init__(service, job_id, dialog)
         self.dialog = dialog
 
@@ -201,7 +197,7 @@ class _DialogBinding(ProgressBinding):
 class _BarBinding(ProgressBinding):
     """Drive a QProgressBar: value, text and tool tip; the final state stays visible."""
 
-    def __init__(self, service: WorkerService, job_id: str, bar: QProgressBar) -> None:
+    def __init__(self, service: Any, job_id: str, bar: QProgressBar) -> None:
         super().__init__(service, job_id, bar)
         self.bar = bar
 
@@ -218,9 +214,15 @@ class _BarBinding(ProgressBinding):
     def _close(self, outcome: Outcome, message: str) -> None:
         if outcome == "finished":
             self.bar.setValue(100)
-        text = f"{self.kind.value} {outcome}" + (f": {message}" if message else "")
+        text = f"{self.kind} {outcome}" + (f": {message}" if message else "")
         self.bar.setFormat(_literal_format(text))
         self.bar.setToolTip(text)
+
+
+def _percentage(progress: object) -> int:
+    # WorkerProgress carries .percentage; an app's own legacy signal may carry a bare int.
+    value = getattr(progress, "percentage", progress)
+    return int(value) if isinstance(value, int | float) else 0
 
 
 def _literal_format(text: str) -> str:
@@ -230,7 +232,7 @@ def _literal_format(text: str) -> str:
 
 
 def bind_progress_dialog(
-    service: WorkerService, job_id: str, dialog: QProgressDialog
+    service: Any, job_id: str, dialog: QProgressDialog
 ) -> ProgressBinding:
     """Show job ``job_id`` in ``dialog``; its Cancel cancels the job; close it when the job ends.
 
@@ -246,7 +248,7 @@ def bind_progress_dialog(
     return binding
 
 
-def bind_progress_bar(service: WorkerService, job_id: str, bar: QProgressBar) -> ProgressBinding:
+def bind_progress_bar(service: Any, job_id: str, bar: QProgressBar) -> ProgressBinding:
     """Show job ``job_id`` in ``bar`` until the job ends; the bar then shows how it ended.
 
     Bind right after ``start_*()`` returns, as for ``bind_progress_dialog``.

@@ -1,9 +1,11 @@
 """Shadow mode (the Scientist pattern): show legacy results, run simplified unseen, compare.
 
-Only read-only kinds (search, thumbnail) may run in shadow mode. The legacy job
-is the one the GUI sees. The candidate runs on a private backend whose signals
-reach only the ShadowRunner, never the service's UI signals. Comparison and log
-writing run on a one-thread pool, off the GUI thread.
+Only read-only kinds that declare a comparator may run in shadow mode. The legacy job
+is the one the GUI sees. The candidate runs on a private simplified backend that shares
+the one pool of the service's simplified stack; its signals reach only the ShadowRunner,
+never the service's UI signals. The kind's ``observe`` hook reduces each result to plain
+values on the GUI thread (a QPixmap must not leave it); the kind's ``compare`` and the log
+write run on the pool, off the GUI thread.
 
 What ends a pair, and how it is counted:
 
@@ -21,23 +23,23 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal, Slot
 
-from workerkit.backend import Backend, JobContext
-from workerkit.kinds import READ_ONLY_KINDS, Kind
-from workerkit.requests import JobRequest
-from workerkit.results import SearchResult, ThumbnailResult
-from workerkit.stacks import backend_class
+from workerkit.backend import Backend
+
+if TYPE_CHECKING:
+    from workerkit.app import App
+    from workerkit.kind import WorkerKind
 
 __all__ = [
-    "CANDIDATE_STACK",
     "DEFAULT_SHADOW_LOG",
     "MAX_DIFFERENCES",
     "CandidateFactory",
@@ -45,7 +47,6 @@ __all__ = [
     "ShadowRunner",
     "ShadowStats",
     "compare_observations",
-    "observe",
     "read_shadow_log",
     "summarize_shadow_log",
 ]
@@ -54,10 +55,13 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SHADOW_LOG = "workerkit-shadow.jsonl"
 MAX_DIFFERENCES = 10
-CANDIDATE_STACK = "simplified"
 
 Outcome = Literal["finished", "failed", "canceled"]
-CandidateFactory = Callable[[JobContext, QObject | None], Backend]
+CandidateFactory = Callable[["App", QThreadPool, QObject | None], Backend]
+"""Build the candidate backend on the given (shared) pool; default: a SimplifiedBackend."""
+
+# Comparisons run on several pool threads; one write per record keeps lines whole and apart.
+_LOG_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,77 +77,37 @@ class ShadowStats:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """Hold one side of a pair as plain values that any thread may read.
-
-    ``items`` is one tuple per result entry, keyed by image id first: ``(id,)``
-    for a search, ``(id, width, height)`` for a thumbnail.
-    """
+    """Hold one side of a pair: how it ended and its result reduced to plain values."""
 
     job_id: str
     outcome: Outcome
     elapsed_ms: float
-    items: tuple[tuple[int, ...], ...] = ()
-    total: int | None = None
+    value: Any = None
     error: str | None = None
 
 
-def observe(job_id: str, elapsed_ms: float, result: object) -> Observation:
-    """Reduce a finished job's result to an Observation; call on the GUI thread (QPixmap)."""
-    match result:
-        case SearchResult(image_metadata=records, total_count=total):
-            return Observation(
-                job_id, "finished", elapsed_ms, tuple((r.id,) for r in records), total
-            )
-        case ThumbnailResult(loaded_thumbnails=loaded):
-            items = tuple((image_id, p.width(), p.height()) for image_id, p in loaded)
-            return Observation(job_id, "finished", elapsed_ms, items)
-    return Observation(
-        job_id,
-        "failed",
-        elapsed_ms,
-        error=f"expected a SearchResult or ThumbnailResult, got a {type(result).__name__}",
-    )
+def observe(kind: WorkerKind, job_id: str, elapsed_ms: float, result: object) -> Observation:
+    """Reduce a finished job's result with the kind's observe hook; call on the GUI thread."""
+    try:
+        value = kind.observe(result) if kind.observe is not None else result
+    except Exception as exc:
+        error = f"observe hook of {kind.name} raised {type(exc).__name__}: {exc}"
+        return Observation(job_id, "failed", elapsed_ms, error=error)
+    return Observation(job_id, "finished", elapsed_ms, value)
 
 
-def compare_observations(legacy: Observation, candidate: Observation) -> list[str]:
+def compare_observations(
+    kind: WorkerKind, legacy: Observation, candidate: Observation
+) -> list[str]:
     """Return short descriptions of how the candidate differs from legacy (empty if it does not)."""
     if candidate.outcome != "finished":
         return [f"candidate {candidate.outcome}: {candidate.error}"]
-    differences: list[str] = []
-    if legacy.total != candidate.total:
-        differences.append(f"total_count: legacy {legacy.total}, simplified {candidate.total}")
-    differences += _item_differences(legacy.items, candidate.items)
+    assert kind.compare is not None  # only shadowable kinds get here
+    try:
+        differences = [str(d) for d in kind.compare(legacy.value, candidate.value)]
+    except Exception as exc:
+        differences = [f"comparator of {kind.name} raised {type(exc).__name__}: {exc}"]
     return _capped(differences)
-
-
-def _item_differences(
-    legacy: Sequence[tuple[int, ...]], candidate: Sequence[tuple[int, ...]]
-) -> list[str]:
-    old = {item[0]: item for item in legacy}
-    new = {item[0]: item for item in candidate}
-    differences = [f"image {key} missing from simplified" for key in old if key not in new]
-    differences += [f"image {key} only in simplified" for key in new if key not in old]
-    differences += [
-        f"image {key}: legacy {_size(old[key])}, simplified {_size(new[key])}"
-        for key in old
-        if key in new and old[key] != new[key]
-    ]
-    if not differences and list(legacy) != list(candidate):
-        differences.append(_first_order_difference(legacy, candidate))
-    return differences
-
-
-def _size(item: tuple[int, ...]) -> str:
-    return "x".join(str(value) for value in item[1:])
-
-
-def _first_order_difference(
-    legacy: Sequence[tuple[int, ...]], candidate: Sequence[tuple[int, ...]]
-) -> str:
-    for position, (old, new) in enumerate(zip(legacy, candidate, strict=False)):
-        if old != new:
-            return f"order differs at {position}: legacy image {old[0]}, simplified {new[0]}"
-    return f"length differs: legacy {len(legacy)} entries, simplified {len(candidate)}"
 
 
 def _capped(differences: list[str]) -> list[str]:
@@ -154,12 +118,12 @@ def _capped(differences: list[str]) -> list[str]:
 
 
 def make_record(
-    kind: Kind, legacy: Observation, candidate: Observation, differences: list[str]
+    kind: str, legacy: Observation, candidate: Observation, differences: list[str]
 ) -> dict[str, Any]:
     """Return the JSON-friendly log record of one comparison."""
     return {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "kind": kind.value,
+        "kind": str(kind),
         "match": not differences,
         "legacy_ms": round(legacy.elapsed_ms, 3),
         "simplified_ms": round(candidate.elapsed_ms, 3),
@@ -171,8 +135,9 @@ def make_record(
 
 def append_record(path: Path, record: dict[str, Any]) -> None:
     """Append ``record`` to the JSON-lines log at ``path`` in one write."""
-    with path.open("a", encoding="utf-8") as log:
-        log.write(json.dumps(record, ensure_ascii=False) + "\n")
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    with _LOG_LOCK, path.open("a", encoding="utf-8") as log:
+        log.write(line)
 
 
 def read_shadow_log(path: Path) -> list[dict[str, Any]]:
@@ -205,9 +170,9 @@ def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
     return record
 
 
-def summarize_shadow_log(path: Path, kind: Kind | str) -> tuple[int, int]:
+def summarize_shadow_log(path: Path, kind: str) -> tuple[int, int]:
     """Return (compared, mismatches) of ``kind`` in the shadow log at ``path``."""
-    name = Kind.parse(kind).value if isinstance(kind, str) else kind.value
+    name = str(kind).strip().lower()
     records = [r for r in read_shadow_log(path) if r["kind"] == name]
     return len(records), sum(not r["match"] for r in records)
 
@@ -219,7 +184,7 @@ def summarize_shadow_log(path: Path, kind: Kind | str) -> tuple[int, int]:
 class _Pair:
     """One shadow job: the legacy job the GUI sees and its unseen candidate."""
 
-    kind: Kind
+    kind: WorkerKind
     legacy_id: str
     legacy_started: float
     candidate_started: float
@@ -232,7 +197,7 @@ class _Pair:
 class _Comparison:
     """What crosses to the comparison thread and back."""
 
-    kind: Kind
+    kind: WorkerKind
     legacy: Observation
     candidate: Observation
     log_path: Path
@@ -258,8 +223,8 @@ class _CompareJob(QRunnable):
     def run(self) -> None:
         """Compare and write; Qt calls this on a pool thread, so it cannot be renamed."""
         c = self._comparison
-        differences = compare_observations(c.legacy, c.candidate)
-        c.record = make_record(c.kind, c.legacy, c.candidate, differences)
+        differences = compare_observations(c.kind, c.legacy, c.candidate)
+        c.record = make_record(c.kind.name, c.legacy, c.candidate, differences)
         try:
             append_record(c.log_path, c.record)
         except OSError as exc:
@@ -274,8 +239,8 @@ class ShadowRunner(QObject):
 
     def __init__(
         self,
-        context: JobContext,
         legacy: Backend,
+        simplified: Backend,
         log_path: Path,
         *,
         candidate_factory: CandidateFactory | None = None,
@@ -284,37 +249,36 @@ class ShadowRunner(QObject):
         super().__init__(parent)
         self.log_path = Path(log_path)
         self._legacy = legacy
-        factory = candidate_factory or backend_class(CANDIDATE_STACK)
+        # One pool: candidates and comparisons run on the simplified stack's own pool.
+        self._pool: QThreadPool = simplified.pool  # type: ignore[attr-defined]
+        factory = candidate_factory or _simplified_candidate
         # Owned here and connected only here: no candidate event can reach a UI signal.
-        self.candidate = factory(context, self)
+        self.candidate = factory(legacy.app, self._pool, self)
         self._by_legacy: dict[str, list[_Pair]] = {}
         self._by_candidate: dict[str, _Pair] = {}
         self._stats = ShadowStats()
         self._closed = False
         self._signals = _ComparisonSignals(self)
         self._signals.done.connect(self._on_compared)
-        # One thread: comparisons are short, and log lines stay in completion order.
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self.destroyed.connect(_drain_on_destroy(self._pool))
         self._connect()
 
-    def start(self, request: JobRequest) -> str:
-        """Start ``request`` on legacy (its id is returned) and on the candidate."""
-        if request.kind not in READ_ONLY_KINDS:
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Start the job on legacy (its id is returned) and on the candidate."""
+        if not kind.shadowable:
             raise ValueError(
-                f"Shadow mode runs only read-only kinds ({', '.join(sorted(READ_ONLY_KINDS))}); "
-                f"a {request.kind.value} job writes: route it to legacy or simplified."
+                f"Shadow mode runs only read-only kinds with a comparator; {kind.name} "
+                f"{'writes' if kind.writes else 'declares no compare='}: route it to legacy or "
+                "simplified."
             )
         if self._closed:
             raise RuntimeError(
-                "This ShadowRunner has been shut down; create a new WorkerService to shadow jobs."
+                "This ShadowRunner has been shut down; create a new service to shadow jobs."
             )
         legacy_started = time.perf_counter()
-        legacy_id = self._legacy.start(request)
-        pair = _Pair(request.kind, legacy_id, legacy_started, time.perf_counter())
+        legacy_id = self._legacy.start(kind, args, kwargs)
+        pair = _Pair(kind, legacy_id, legacy_started, time.perf_counter())
         self._by_legacy.setdefault(legacy_id, []).append(pair)
-        self._start_candidate(pair, request)
+        self._start_candidate(pair, args, kwargs)
         return legacy_id
 
     def stats(self) -> ShadowStats:
@@ -333,6 +297,11 @@ class ShadowRunner(QObject):
             "pending_pairs": sum(len(pairs) for pairs in self._by_legacy.values()),
             "candidate": self.candidate.summary(),
         }
+
+    def cancel_candidates(self) -> None:
+        """Ask every candidate job to stop, without waiting."""
+        for job_id in self.candidate.active_job_ids():
+            self.candidate.cancel(job_id)
 
     def shutdown(self, timeout_ms: int) -> bool:
         """Cancel the candidates, finish pending comparisons; True if all ended in time."""
@@ -357,9 +326,11 @@ class ShadowRunner(QObject):
         self.candidate.job_failed.connect(self._on_candidate_failed)
         self.candidate.job_canceled.connect(self._on_candidate_canceled)
 
-    def _start_candidate(self, pair: _Pair, request: JobRequest) -> None:
+    def _start_candidate(
+        self, pair: _Pair, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> None:
         try:
-            pair.candidate_id = self.candidate.start(request)
+            pair.candidate_id = self.candidate.start(pair.kind, args, kwargs)
         except RuntimeError as exc:
             pair.candidate = Observation("", "failed", 0.0, error=f"did not start ({exc})")
             return
@@ -375,19 +346,19 @@ class ShadowRunner(QObject):
             del self._by_legacy[job_id]
         return pair
 
-    @Slot(str, object)
-    def _on_legacy_finished(self, job_id: str, result: object) -> None:
+    @Slot(str, str, object)
+    def _on_legacy_finished(self, _kind: str, job_id: str, result: object) -> None:
         pair = self._legacy_pair(job_id)
         if pair is not None:
-            pair.legacy = observe(job_id, _ms_since(pair.legacy_started), result)
+            pair.legacy = observe(pair.kind, job_id, _ms_since(pair.legacy_started), result)
             self._settle(pair)
 
-    @Slot(str, str)
-    def _on_legacy_failed(self, job_id: str, _message: str) -> None:
+    @Slot(str, str, str)
+    def _on_legacy_failed(self, _kind: str, job_id: str, _message: str) -> None:
         self._drop_legacy(job_id)
 
-    @Slot(str)
-    def _on_legacy_canceled(self, job_id: str) -> None:
+    @Slot(str, str)
+    def _on_legacy_canceled(self, _kind: str, job_id: str) -> None:
         self._drop_legacy(job_id)
 
     def _drop_legacy(self, job_id: str) -> None:
@@ -399,21 +370,22 @@ class ShadowRunner(QObject):
             self.candidate.cancel(pair.candidate_id)
         self._count(skipped=1)
 
-    @Slot(str, object)
-    def _on_candidate_finished(self, job_id: str, result: object) -> None:
+    @Slot(str, str, object)
+    def _on_candidate_finished(self, _kind: str, job_id: str, result: object) -> None:
         if (pair := self._by_candidate.pop(job_id, None)) is not None:
-            pair.candidate = observe(job_id, _ms_since(pair.candidate_started), result)
+            elapsed = _ms_since(pair.candidate_started)
+            pair.candidate = observe(pair.kind, job_id, elapsed, result)
             self._settle(pair)
 
-    @Slot(str, str)
-    def _on_candidate_failed(self, job_id: str, message: str) -> None:
+    @Slot(str, str, str)
+    def _on_candidate_failed(self, _kind: str, job_id: str, message: str) -> None:
         if (pair := self._by_candidate.pop(job_id, None)) is not None:
             elapsed = _ms_since(pair.candidate_started)
             pair.candidate = Observation(job_id, "failed", elapsed, error=message)
             self._settle(pair)
 
-    @Slot(str)
-    def _on_candidate_canceled(self, job_id: str) -> None:
+    @Slot(str, str)
+    def _on_candidate_canceled(self, _kind: str, job_id: str) -> None:
         if (pair := self._by_candidate.pop(job_id, None)) is not None:
             elapsed = _ms_since(pair.candidate_started)
             pair.candidate = Observation(job_id, "canceled", elapsed, error="superseded")
@@ -453,10 +425,7 @@ def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _drain_on_destroy(pool: QThreadPool) -> Callable[[], None]:
-    # destroyed() fires before Qt deletes the child pool, whose destructor would wait for
-    # the Python comparison while holding the GIL: wait here instead.
-    def drain() -> None:
-        pool.waitForDone()
+def _simplified_candidate(app: App, pool: QThreadPool, parent: QObject | None) -> Backend:
+    from workerkit.simplified.backend import SimplifiedBackend
 
-    return drain
+    return SimplifiedBackend(app, None, parent, pool=pool)

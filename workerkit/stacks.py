@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 __all__ = ["STACKS", "backend_class", "check_stack"]
 
 _LOCATIONS: dict[str, str] = {
-    "legacy": "legacy.backend:LegacyBackend",
-    "simplified": "simplified.backend:SimplifiedBackend",
+    "legacy": "workerkit.legacy.backend:LegacyBackend",
+    "simplified": "workerkit.simplified.backend:SimplifiedBackend",
 }
 
 STACKS: tuple[str, ...] = tuple(_LOCATIONS)

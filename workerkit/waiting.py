@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from PySide6.QtCore import QEventLoop, QObject, QTimer
 
 if TYPE_CHECKING:
-    from workerkit.service import WorkerService
+    from workerkit.imagelib.service import WorkerService
 
 __all__ = ["JobOutcome", "JobTimeoutError", "wait_for_job"]
 

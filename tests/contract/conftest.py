@@ -35,11 +35,11 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QEventLoop, QObject, QSize, QTimer
 
-from workerkit.conditions import SearchConditions
-from workerkit.fakeapi import FakeVisionServer
-from workerkit.sample import SampleManifest
-from workerkit.service import WorkerService
-from workerkit.store import ImageRecord, ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+from workerkit.imagelib.sample import SampleManifest
+from workerkit.imagelib.service import WorkerService
 
 KINDS = ("registration", "search", "thumbnail", "annotation")
 STACKS = ("legacy", "simplified")

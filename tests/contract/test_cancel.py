@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.conditions import SearchConditions
-from workerkit.kinds import Kind
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import Kind
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import (
     LONG_MS,

@@ -8,20 +8,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import workerkit.legacy.backend
+import workerkit.simplified.backend
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
 
-import legacy.backend
-import simplified.backend
-from workerkit.service import WorkerService
-from workerkit.store import ImageRecord, ImageStore
+from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import LONG_MS, THUMBNAIL_PX, Defect, EventLog, spin_until, stack_params
 
 pytestmark = pytest.mark.timeout(120)
 
 # Both stacks' modules must be loaded before their QPixmap names are replaced.
-_STACK_MODULES = (legacy.backend, simplified.backend)
+_STACK_MODULES = (workerkit.legacy.backend, workerkit.simplified.backend)
 _PACKAGES = frozenset({"legacy", "simplified", "workerkit"})
 
 
@@ -68,7 +68,10 @@ def test_thumbnail_pixmaps_are_made_on_the_gui_thread(
 ) -> None:
     makers: list[threading.Thread] = []
     replaced = _replace_pixmap_everywhere(monkeypatch, _recording_pixmap(makers))
-    assert {"legacy.thumbnail_worker", "simplified.backend"} <= set(replaced), replaced
+    assert {
+        "workerkit.imagelib.legacy_workers.thumbnail_worker",
+        "workerkit.imagelib.kinds",
+    } <= set(replaced), replaced
     service = make_service(store, stack)
     log = EventLog(service)
     job_id = service.start_thumbnail_loading(sample_records[:24], QSize(THUMBNAIL_PX, THUMBNAIL_PX))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.sample import SampleManifest
+from workerkit.imagelib.sample import SampleManifest
 
 from .conftest import Defect, LongSearch, run_script, stack_params
 

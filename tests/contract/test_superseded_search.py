@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.conditions import SearchConditions
-from workerkit.service import WorkerService
-from workerkit.store import ImageRecord, ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import (
     LONG_MS,

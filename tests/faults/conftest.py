@@ -16,14 +16,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import workerkit.legacy.backend
 from PIL import Image
 
-import legacy.backend
-from workerkit.conditions import SearchConditions
-from workerkit.results import RegistrationResult
-from workerkit.service import WorkerService
-from workerkit.sidecars import read_sidecars
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.results import RegistrationResult
+from workerkit.imagelib.domain.sidecars import read_sidecars
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 
 LONG = 60_000
 STACKS = ("legacy", "simplified")
@@ -48,7 +48,9 @@ def legacy_fails(code: str, reason: str, *also: str, slow: bool = False) -> Any:
 def distinct_legacy_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Give every legacy job id its own second, so D5 (ids colliding) hides no other fault."""
     seconds = itertools.count(1_000_000)
-    monkeypatch.setattr(legacy.backend, "time", SimpleNamespace(time=lambda: next(seconds)))
+    monkeypatch.setattr(
+        workerkit.legacy.backend, "time", SimpleNamespace(time=lambda: next(seconds))
+    )
 
 
 @dataclass(slots=True)

@@ -1,6 +1,6 @@
 """The HTTP annotator against a misbehaving vision API: failures are stored per image; the job ends.
 
-The fake server (workerkit.fakeapi) serves the faults; retries use a short
+The fake server (workerkit.imagelib.domain.fakeapi) serves the faults; retries use a short
 RetryPolicy so a test waits tenths of a second, not the production backoff.
 """
 
@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from workerkit.annotators import HttpAnnotator, HttpAnnotatorConfig, RetryPolicy
-from workerkit.fakeapi import FakeVisionServer, Fault
-from workerkit.results import AnnotationOutcome, AnnotationResult
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.annotators import HttpAnnotator, HttpAnnotatorConfig, RetryPolicy
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer, Fault
+from workerkit.imagelib.domain.results import AnnotationOutcome, AnnotationResult
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import STACKS, EventLog, run_job
 

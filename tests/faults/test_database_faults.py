@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.conditions import SearchConditions
-from workerkit.results import SearchResult
-from workerkit.sample import SampleManifest
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore, StoreError
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.results import SearchResult
+from workerkit.imagelib.domain.store import ImageStore, StoreError
+from workerkit.imagelib.sample import SampleManifest
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import (
     SCRIPTS,

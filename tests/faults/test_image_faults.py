@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSize
 
-from workerkit.conditions import SearchConditions
-from workerkit.results import ThumbnailResult
-from workerkit.scanner import scan_images
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.results import ThumbnailResult
+from workerkit.imagelib.domain.scanner import scan_images
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import (
     STACKS,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.sample import SampleManifest
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.sample import SampleManifest
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import (
     SCRIPTS,

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSize
 
-from workerkit.conditions import SearchConditions
-from workerkit.sample import SampleManifest
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.sample import SampleManifest
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import LONG, STACKS, EventLog, legacy_fails, run_job, run_script
 
@@ -236,7 +236,7 @@ def test_closing_the_demo_window_while_all_four_kinds_run(
     stack: str, sample_library: SampleManifest, db_copy: Path
 ) -> None:
     # Imported here: the demo is a separate, optional part; the other tests must not need it.
-    from workerkit.demo.window import SHUTDOWN_TIMEOUT_MS
+    from workerkit.imagelib.demo.window import SHUTDOWN_TIMEOUT_MS
 
     run = run_script("fault_close_demo.py", stack, sample_library.root, db_copy, timeout=60)
     assert not run.hung, run.describe()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.store import ImageStore
 
 from .conftest import (
     STACKS,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from workerkit.conditions import SearchConditions
-from workerkit.results import SearchResult
-from workerkit.service import WorkerService
-from workerkit.store import ImageRecord, ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.results import SearchResult
+from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+from workerkit.imagelib.service import WorkerService
 
 from .conftest import STACKS, EventLog, run_job
 

@@ -17,16 +17,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import workerkit.legacy.backend
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPixmap
 
-import legacy.backend
-import legacy.thumbnail_worker
-from workerkit.conditions import SearchConditions
-from workerkit.fakeapi import FakeVisionServer, spawn_fake_server
-from workerkit.sample import SampleManifest
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+import workerkit.imagelib.legacy_workers.thumbnail_worker
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer, spawn_fake_server
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.sample import SampleManifest
+from workerkit.imagelib.service import WorkerService
 
 from ..conftest import qthreads_alive
 
@@ -40,7 +40,9 @@ SCRIPTS = Path(__file__).parent.parent / "scripts"
 def ticking_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Give every legacy job id its own second, so only the defect under test shows."""
     seconds = iter(range(1_000_000, 2_000_000))
-    monkeypatch.setattr(legacy.backend, "time", SimpleNamespace(time=lambda: next(seconds)))
+    monkeypatch.setattr(
+        workerkit.legacy.backend, "time", SimpleNamespace(time=lambda: next(seconds))
+    )
 
 
 @pytest.fixture
@@ -154,7 +156,9 @@ def test_legacy_two_starts_in_one_second_collide(
     sample_library: SampleManifest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(legacy.backend, "time", SimpleNamespace(time=lambda: 1_700_000_000.5))
+    monkeypatch.setattr(
+        workerkit.legacy.backend, "time", SimpleNamespace(time=lambda: 1_700_000_000.5)
+    )
     service = make_service(store, "legacy")
     first = service.start_batch_registration(sample_library.root)
     assert first == "batch_reg_1700000000"
@@ -176,7 +180,9 @@ def test_legacy_thumbnails_make_qpixmaps_off_the_gui_thread(
             makers.append(threading.current_thread() is threading.main_thread())
             super().__init__(*args)
 
-    monkeypatch.setattr(legacy.thumbnail_worker, "QPixmap", RecordingPixmap)
+    monkeypatch.setattr(
+        workerkit.imagelib.legacy_workers.thumbnail_worker, "QPixmap", RecordingPixmap
+    )
     service = make_service(registered_store, "legacy")
     with qtbot.waitSignal(service.thumbnail_finished, timeout=LONG):
         service.start_thumbnail_loading(
@@ -222,10 +228,10 @@ def test_legacy_replaced_search_delivers_and_clears_the_new_id(
     delivered: list[SearchConditions] = []
     service.search_finished.connect(lambda result: delivered.append(result.filter_conditions))
     new_id = service.start_search(SearchConditions(min_width=100))
-    assert backend.current_search_id == new_id
+    assert backend.current_ids["search"] == new_id
     qtbot.waitUntil(lambda: len(delivered) >= 1, timeout=LONG)
     assert delivered[0] == old_conditions
-    assert backend.current_search_id is None
+    assert backend.current_ids["search"] is None
     qtbot.waitUntil(lambda: len(delivered) == 2, timeout=LONG)
 
 

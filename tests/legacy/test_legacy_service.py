@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
-from PySide6.QtCore import QSize, QThread
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
 
-from workerkit.conditions import SearchConditions
-from workerkit.fakeapi import FakeVisionServer
-from workerkit.kinds import Kind
-from workerkit.results import AnnotationResult, RegistrationResult, SearchResult, ThumbnailResult
-from workerkit.sample import SampleManifest
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.results import (
+    AnnotationResult,
+    RegistrationResult,
+    SearchResult,
+    ThumbnailResult,
+)
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import Kind
+from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
+from workerkit.imagelib.sample import SampleManifest
+from workerkit.imagelib.service import WorkerService
 
 from ..conftest import qthreads_alive
 
@@ -157,7 +164,7 @@ def test_legacy_annotation_http_reports_failures_per_image(
     make_service: Callable[..., WorkerService],
     registered_store: ImageStore,
 ) -> None:
-    from workerkit.fakeapi import Fault
+    from workerkit.imagelib.domain.fakeapi import Fault
 
     service = make_service(registered_store, "legacy")
     ids = [r.id for r in registered_store.search(SearchConditions(limit=3))]
@@ -175,7 +182,18 @@ def test_legacy_service_reports_routes_counts_and_summary(
     qtbot,
     make_service: Callable[..., WorkerService],
     registered_store: ImageStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The legacy handlers drop a job from the table in its own thread as soon as it ends:
+    # hold the job inside execute() until the checks of an active job are done.
+    release = threading.Event()
+    original = SearchWorker.execute
+
+    def held(self: SearchWorker) -> object:
+        release.wait(LONG / 1000)
+        return original(self)
+
+    monkeypatch.setattr(SearchWorker, "execute", held)
     service = make_service(registered_store, "legacy")
     assert all(service.backend_for(kind) == "legacy" for kind in Kind)
     assert service.get_active_worker_count() == 0
@@ -183,11 +201,14 @@ def test_legacy_service_reports_routes_counts_and_summary(
     service.search_started.connect(started.append)
     with qtbot.waitSignal(service.all_workers_finished, timeout=LONG):
         job_id = service.start_search(SearchConditions())
-        assert service.is_worker_active(job_id)
-        assert service.get_active_worker_ids() == [job_id]
-        summary = service.get_service_summary()
-        assert summary["active_worker_ids"] == [job_id]
-        assert summary["stacks"]["legacy"]["workers"][job_id]["class"] == "SearchWorker"
+        try:
+            assert service.is_worker_active(job_id)
+            assert service.get_active_worker_ids() == [job_id]
+            summary = service.get_service_summary()
+            assert summary["active_worker_ids"] == [job_id]
+            assert summary["stacks"]["legacy"]["workers"][job_id]["class"] == "SearchWorker"
+        finally:
+            release.set()
     assert started == [job_id]
     assert not service.is_worker_active(job_id)
     assert service.get_active_worker_count() == 0
@@ -231,10 +252,19 @@ def test_legacy_workers_run_off_the_gui_thread(
     qtbot,
     make_service: Callable[..., WorkerService],
     registered_store: ImageStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Record the thread inside execute() instead of holding the worker object: the legacy
+    # worker deletes itself in its own thread, and touching it from here races that.
+    threads: list[int] = []
+    original = SearchWorker.execute
+
+    def execute(self: SearchWorker) -> object:
+        threads.append(threading.get_ident())
+        return original(self)
+
+    monkeypatch.setattr(SearchWorker, "execute", execute)
     service = make_service(registered_store, "legacy")
     with qtbot.waitSignal(service.search_finished, timeout=LONG):
-        job_id = service.start_search(SearchConditions())
-        legacy = service.stack("legacy")
-        worker = legacy.worker_manager.get_worker(job_id)
-        assert worker is not None and worker.thread() is not QThread.currentThread()
+        service.start_search(SearchConditions())
+    assert threads and threads[0] != threading.get_ident()

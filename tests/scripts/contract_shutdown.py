@@ -23,10 +23,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QEventLoop, QSize, QTimer
 from PySide6.QtGui import QGuiApplication
 
-from workerkit.conditions import SearchConditions
-from workerkit.fakeapi import FakeVisionServer
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 
 KINDS = ("registration", "search", "thumbnail", "annotation")
 API_KEY = "contract-key"

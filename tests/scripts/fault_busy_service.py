@@ -27,10 +27,10 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication
 from script_support import count_terminations, qt_message_recorder, qthreads_alive, settle
 
-from workerkit.conditions import SearchConditions
-from workerkit.fakeapi import FakeVisionServer
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 
 KINDS = ("registration", "search", "thumbnail", "annotation")
 RUNNING_TIMEOUT_S = 30.0

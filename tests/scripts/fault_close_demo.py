@@ -28,11 +28,11 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 from script_support import count_terminations, qt_message_recorder, qthreads_alive, settle
 
-from workerkit.conditions import SearchConditions
-from workerkit.demo.window import DemoWindow
-from workerkit.fakeapi import FakeVisionServer
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.demo.window import DemoWindow
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 
 KINDS = ("registration", "search", "thumbnail", "annotation")
 # The offscreen platform plugin says this whenever a top-level window is shown; it is about

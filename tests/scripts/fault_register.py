@@ -21,10 +21,10 @@ from PySide6.QtCore import QEventLoop
 from PySide6.QtGui import QGuiApplication
 from script_support import qthreads_alive
 
-from workerkit.results import RegistrationResult
-from workerkit.scanner import display_path
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore, StoreError
+from workerkit.imagelib.domain.results import RegistrationResult
+from workerkit.imagelib.domain.scanner import display_path
+from workerkit.imagelib.domain.store import ImageStore, StoreError
+from workerkit.imagelib.service import WorkerService
 from workerkit.waiting import wait_for_job
 
 

@@ -15,8 +15,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication
 
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 
 WATCHDOG_MS = 60_000
 

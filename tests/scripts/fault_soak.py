@@ -21,10 +21,10 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QGuiApplication
 from script_support import qthreads_alive, settle
 
-from workerkit.conditions import SearchConditions
-from workerkit.results import SearchResult
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.results import SearchResult
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 from workerkit.waiting import wait_for_job
 
 KINDS = ("registration", "search", "thumbnail", "annotation")

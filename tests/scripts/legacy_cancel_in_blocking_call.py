@@ -18,9 +18,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication
 
-from workerkit.fakeapi import FakeVisionServer
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.service import WorkerService
 
 
 class _Recorder(logging.Handler):
@@ -36,8 +36,8 @@ def main() -> int:
     """Run the scenario; print the measurement."""
     db, latency = sys.argv[1], float(sys.argv[2])
     recorder = _Recorder()
-    logging.getLogger("legacy").addHandler(recorder)
-    logging.getLogger("legacy").setLevel(logging.INFO)
+    logging.getLogger("workerkit.legacy").addHandler(recorder)
+    logging.getLogger("workerkit.legacy").setLevel(logging.INFO)
     app = QGuiApplication(sys.argv[:1])
     with FakeVisionServer(latency=latency, required_key="k") as server:
         os.environ.update(WORKERKIT_API_BASE=server.base_url, WORKERKIT_API_KEY="k")

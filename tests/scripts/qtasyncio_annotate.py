@@ -19,12 +19,12 @@ from typing import Any
 from PySide6 import QtAsyncio
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply
 
-from simplified.qt_http import QtHttpError, qt_post
-from simplified.qtasyncio_runtime import annotate_under_qtasyncio
-from workerkit.annotators import HttpAnnotator, HttpAnnotatorConfig, RetryPolicy
-from workerkit.fakeapi import FakeVisionServer, Fault
-from workerkit.results import AnnotationOutcome
-from workerkit.store import ImageRecord, ImageStore
+from workerkit.imagelib.domain.annotators import HttpAnnotator, HttpAnnotatorConfig, RetryPolicy
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer, Fault
+from workerkit.imagelib.domain.results import AnnotationOutcome
+from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+from workerkit.imagelib.pool_workers.qt_http import QtHttpError, qt_post
+from workerkit.imagelib.pool_workers.qtasyncio_runtime import annotate_under_qtasyncio
 
 KEY = "test-key"
 GONE_TIMEOUT_S = 5.0

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QMessageLogContext, QThread, QtMsgType
 
-from workerkit.benchmarks.probes import qthreads_alive
+from workerkit.tools.benchmarks.probes import qthreads_alive
 
 __all__ = ["count_terminations", "qt_message_recorder", "qthreads_alive", "settle"]
 

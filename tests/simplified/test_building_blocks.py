@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QThreadPool
+from workerkit.simplified.executor import PoolExecutor
+from workerkit.simplified.fanout import ordered_map
+from workerkit.simplified.throttle import ProgressThrottle
+from workerkit.simplified.token import CancelToken, JobCanceled
 
-from simplified.executor import PoolExecutor
-from simplified.fanout import ordered_map
-from simplified.throttle import ProgressThrottle
-from simplified.token import CancelToken, JobCanceled
 from workerkit.progress import WorkerProgress
 
 pytestmark = pytest.mark.timeout(30)

@@ -8,13 +8,13 @@ import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPixmap
 
-from simplified.registration import BATCH_SIZE
-from workerkit.conditions import SearchConditions
-from workerkit.fakeapi import FakeVisionServer, Fault
-from workerkit.results import AnnotationResult, RegistrationResult, ThumbnailResult
-from workerkit.sample import SampleManifest
-from workerkit.service import WorkerService
-from workerkit.store import ImageStore
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer, Fault
+from workerkit.imagelib.domain.results import AnnotationResult, RegistrationResult, ThumbnailResult
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.pool_workers.registration import BATCH_SIZE
+from workerkit.imagelib.sample import SampleManifest
+from workerkit.imagelib.service import WorkerService
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,0 +1,1 @@
+"""Example applications that migrate their background work with workerkit."""

@@ -1,0 +1,142 @@
+"""The image library's four kinds through the contract plugin, on both stacks.
+
+The same cases any app gets from ``workerkit.testing``; the rest of this folder holds
+the image library's own, deeper contract cases (D-codes, recorded scenarios).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workerkit.imagelib.context import JobContext
+from workerkit.imagelib.domain.annotators import HttpAnnotator, HttpAnnotatorConfig, LocalAnnotator
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.fakeapi import FakeVisionServer
+from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+from workerkit.imagelib.kinds import app
+from workerkit.imagelib.sample import SampleManifest
+from workerkit.testing import Contract, ContractSuite, Sample, call
+
+from .conftest import API_KEY, SLOW_API_LATENCY_S, THUMBNAIL_PX, LongSearch
+
+QUICK_FILES = 6
+
+
+@pytest.fixture
+def plugin_store(registered_db: Path, tmp_path: Path) -> Iterator[ImageStore]:
+    """Return a store on a private copy of the registered sample."""
+    copy = tmp_path / "plugin.sqlite"
+    shutil.copyfile(registered_db, copy)
+    with ImageStore(copy) as store:
+        yield store
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Iterator[ImageStore]:
+    """Return a store on a new, empty database."""
+    with ImageStore(tmp_path / "empty.sqlite") as store:
+        yield store
+
+
+@pytest.fixture
+def long_search_store(search_db: Path) -> Iterator[ImageStore]:
+    """Return a store on the big search library."""
+    with ImageStore(search_db) as store:
+        yield store
+
+
+@pytest.fixture
+def few_files(sample_library: SampleManifest, tmp_path: Path) -> Path:
+    """Return a folder of a few sample images."""
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for path in sorted(p for p in sample_library.root.rglob("*.jpg"))[:QUICK_FILES]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture
+def slow_vision_api() -> Iterator[FakeVisionServer]:
+    """Serve the fake vision API with a long latency per request."""
+    with FakeVisionServer(latency=SLOW_API_LATENCY_S, required_key=API_KEY) as server:
+        yield server
+
+
+def _context(request: pytest.FixtureRequest, store_fixture: str) -> JobContext:
+    store = request.getfixturevalue(store_fixture)
+    return JobContext(store, {"local": LocalAnnotator()})
+
+
+def _quick_registration(request: pytest.FixtureRequest) -> Sample:
+    return call(_context(request, "empty_store"), request.getfixturevalue("few_files"))
+
+
+def _long_registration(request: pytest.FixtureRequest) -> Sample:
+    # The big PNG comes first: its decode is the long step.
+    return call(_context(request, "empty_store"), request.getfixturevalue("slow_library"))
+
+
+def _quick_search(request: pytest.FixtureRequest) -> Sample:
+    return call(_context(request, "plugin_store"), SearchConditions(limit=50))
+
+
+def _long_search(request: pytest.FixtureRequest) -> Sample:
+    search: LongSearch = request.getfixturevalue("long_search")
+    return call(_context(request, "long_search_store"), search.conditions)
+
+
+def _records(request: pytest.FixtureRequest) -> list[ImageRecord]:
+    return request.getfixturevalue("sample_records")
+
+
+def _quick_thumbnails(request: pytest.FixtureRequest) -> Sample:
+    records = _records(request)[:12]
+    return call(_context(request, "plugin_store"), records, THUMBNAIL_PX, THUMBNAIL_PX)
+
+
+def _long_thumbnails(request: pytest.FixtureRequest) -> Sample:
+    big: ImageRecord = request.getfixturevalue("big_record")
+    records = [big, *_records(request)[:24]]
+    return call(_context(request, "plugin_store"), records, THUMBNAIL_PX, THUMBNAIL_PX)
+
+
+def _quick_annotation(request: pytest.FixtureRequest) -> Sample:
+    ids = tuple(r.id for r in _records(request)[:3])
+    return call(_context(request, "plugin_store"), ids, ("local",))
+
+
+def _long_annotation(request: pytest.FixtureRequest) -> Sample:
+    server: FakeVisionServer = request.getfixturevalue("slow_vision_api")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("WORKERKIT_API_KEY", API_KEY)
+    store = request.getfixturevalue("plugin_store")
+    http = HttpAnnotator(HttpAnnotatorConfig(base_url=server.base_url))
+    ids = (_records(request)[0].id,)
+    return call(JobContext(store, {"http": http}), ids, ("http",))
+
+
+class TestImageLibraryContract(ContractSuite):
+    """Every contract case for registration, search, thumbnail and annotation."""
+
+    contract = Contract(
+        app,
+        quick={
+            "registration": _quick_registration,
+            "search": _quick_search,
+            "thumbnail": _quick_thumbnails,
+            "annotation": _quick_annotation,
+        },
+        long={
+            "registration": _long_registration,
+            "search": _long_search,
+            "thumbnail": _long_thumbnails,
+            "annotation": _long_annotation,
+        },
+        long_step_s=SLOW_API_LATENCY_S,
+        # One Pillow / QImageReader decode of the big PNG: neither stack can stop it midway.
+        uninterruptible=frozenset({"registration", "thumbnail"}),
+    )

@@ -1,0 +1,205 @@
+"""An application's declared worker kinds, its migration stages, and where to find them.
+
+The app is named in ``[tool.workerkit] app = "module:attribute"`` of ``pyproject.toml``
+or ``workerkit.toml`` (or ``--app``, or ``WORKERKIT_APP``); with none configured, the
+image library (``workerkit.imagelib.kinds:app``) is the app.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workerkit.kind import DeclarationError, WorkerKind, check_kinds
+
+__all__ = [
+    "DEFAULT_APP",
+    "App",
+    "AppError",
+    "Stage",
+    "Suite",
+    "UnknownKind",
+    "app_spec",
+    "load_app",
+]
+
+DEFAULT_APP = "workerkit.imagelib.kinds:app"
+APP_ENV = "WORKERKIT_APP"
+
+
+class AppError(ValueError):
+    """The configured app cannot be found or is not an App; the message says where to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suite:
+    """A pytest selection whose result is a checklist gate: paths and ``-k`` words."""
+
+    name: str
+    paths: tuple[str, ...]
+    words: tuple[str, ...] = ()
+
+    def command(self) -> str:
+        """Return the pytest command that runs about the same selection by hand."""
+        keyword = f' -k "{" and ".join(self.words)}"' if self.words else ""
+        return f"pytest {' '.join(self.paths)}{keyword}"
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One migration stage of the checklist: the kinds it moves and what gates it.
+
+    ``workers`` names further ``workerkit compare`` rows whose budgets the stage checks;
+    ``suites`` further test selections that must pass; ``removes_legacy`` says the stage
+    ends with no kind routable to the legacy stack.
+    """
+
+    number: int
+    title: str
+    kinds: tuple[str, ...] = ()
+    workers: tuple[str, ...] = ()
+    suites: tuple[Suite, ...] = ()
+    removes_legacy: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """Hold an application's declared kinds; look kinds up by name or by job id."""
+
+    name: str
+    kinds: tuple[WorkerKind, ...]
+    stages: tuple[Stage, ...] = ()
+    budgets: Mapping[str, Any] = field(default_factory=dict)
+    _by_name: Mapping[str, WorkerKind] = field(init=False, repr=False, compare=False)
+
+    def __init__(
+        self,
+        name: str,
+        kinds: Iterable[WorkerKind],
+        *,
+        stages: Sequence[Stage] = (),
+        budgets: Mapping[str, Any] | None = None,
+    ) -> None:
+        kinds = tuple(kinds)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "kinds", kinds)
+        object.__setattr__(self, "stages", tuple(stages))
+        object.__setattr__(self, "budgets", dict(budgets or {}))
+        object.__setattr__(self, "_by_name", check_kinds(kinds))
+        self._check_stages()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Return the declared kind names in declaration order."""
+        return tuple(self._by_name)
+
+    def kind(self, name: str) -> WorkerKind:
+        """Return the kind called ``name`` or raise a KeyError listing the declared ones."""
+        key = name.strip().lower() if isinstance(name, str) else name
+        try:
+            return self._by_name[key]
+        except KeyError:
+            raise UnknownKind(self, name) from None
+
+    def of_job(self, job_id: str) -> WorkerKind:
+        """Return the kind whose prefix the job id carries (both stacks keep the prefix)."""
+        for kind in self.kinds:
+            if job_id.startswith(kind.prefix + "_"):
+                return kind
+        prefixes = ", ".join(f"{k.prefix}_" for k in self.kinds)
+        raise ValueError(
+            f"Job id {job_id!r} does not start with a known kind prefix of {self.name} "
+            f"({prefixes})."
+        )
+
+    def _check_stages(self) -> None:
+        for stage in self.stages:
+            for name in stage.kinds:
+                if name not in self._by_name:
+                    raise DeclarationError(
+                        f"Stage {stage.number} of {self.name} names kind {name!r}, which is not "
+                        f"declared; use one of {', '.join(self.names)}."
+                    )
+
+
+class UnknownKind(KeyError):
+    """A kind name that the app does not declare."""
+
+    def __init__(self, app: App, name: object) -> None:
+        self.app_name, self.name, self.declared = app.name, name, app.names
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (
+            f"Unknown worker kind {self.name!r}: {self.app_name} declares "
+            f"{', '.join(self.declared)}."
+        )
+
+
+def app_spec(cwd: Path | None = None, explicit: str | None = None) -> tuple[str, str]:
+    """Return (``module:attribute``, where it came from) for the configured app."""
+    if explicit:
+        return explicit, "command line --app"
+    if os.environ.get(APP_ENV, "").strip():
+        return os.environ[APP_ENV].strip(), f"environment {APP_ENV}"
+    base = cwd or Path.cwd()
+    for file in ("workerkit.toml", "pyproject.toml"):
+        found = _configured_app(base / file)
+        if found is not None:
+            return found, f"{file} [tool.workerkit] app"
+    return DEFAULT_APP, "default (the image library)"
+
+
+def _configured_app(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AppError(f"{path}: invalid TOML ({exc}); fix the file.") from None
+    table = document.get("tool", {}).get("workerkit", {})
+    value = table.get("app") if isinstance(table, dict) else None
+    if value is not None and not isinstance(value, str):
+        raise AppError(
+            f"{path}: [tool.workerkit] app must be a string 'module:attribute', not {value!r}."
+        )
+    return value
+
+
+def _import(module_name: str, cwd: Path) -> Any:
+    # The console script does not put the working folder on sys.path, as `python -m` does:
+    # an app module of the project one stands in is found there last.
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        folder = str(cwd.resolve())
+        if not exc.name or not module_name.startswith(exc.name) or folder in sys.path:
+            raise
+        sys.path.append(folder)
+        return importlib.import_module(module_name)
+
+
+def load_app(spec: str | None = None, *, cwd: Path | None = None) -> App:
+    """Import and return the configured App (``module:attribute``, attribute default app)."""
+    text, source = app_spec(cwd, spec)
+    module_name, _, attribute = text.partition(":")
+    try:
+        module = _import(module_name, cwd or Path.cwd())
+    except ImportError as exc:
+        raise AppError(
+            f"Cannot import the app module {module_name!r} ({source}): {exc}; check the name "
+            "and that the module is importable (installed, or on PYTHONPATH)."
+        ) from None
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, App):
+        raise AppError(
+            f"{text} ({source}) is {type(app).__name__}, not a workerkit App; point it at "
+            "an App(...) holding your WorkerKind declarations."
+        )
+    return app

@@ -1,5 +1,0 @@
-"""Comparison benchmarks: the same workloads on the legacy and the simplified stack."""
-
-from workerkit.benchmarks.plan import FULL, QUICK, WORKERS, WORKLOADS, Sizes, sizes_for
-
-__all__ = ["FULL", "QUICK", "WORKERS", "WORKLOADS", "Sizes", "sizes_for"]

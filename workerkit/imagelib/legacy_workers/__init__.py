@@ -1,0 +1,1 @@
+"""workerkit/imagelib/legacy_workers"""

@@ -1,0 +1,1 @@
+"""workerkit/imagelib/pool_workers"""

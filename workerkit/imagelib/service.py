@@ -1,0 +1,256 @@
+"""WorkerService: the image library's LoRAIro-compatible facade over JobService."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QSize, Signal, Slot
+
+from workerkit.flags import Flag
+from workerkit.imagelib.context import JobContext
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.kinds import Kind, app
+from workerkit.service import CONSTRUCTOR_SOURCE, DEFAULT_STACK, JobService
+from workerkit.shadow import CandidateFactory, ShadowStats
+
+if TYPE_CHECKING:
+    from workerkit.backend import Backend
+    from workerkit.imagelib.domain.annotators import Annotator
+    from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+
+__all__ = ["CONSTRUCTOR_SOURCE", "DEFAULT_STACK", "WorkerService"]
+
+# The original facade named its signals after these words, not after the kinds.
+_SIGNAL_WORDS: dict[str, str] = {
+    Kind.REGISTRATION: "batch_registration",
+    Kind.SEARCH: "search",
+    Kind.THUMBNAIL: "thumbnail",
+    Kind.ANNOTATION: "annotation",
+}
+
+
+class WorkerService(QObject):
+    """Start, cancel and observe the image library's jobs; each kind runs where its flag says."""
+
+    batch_registration_started = Signal(str)
+    batch_registration_finished = Signal(object)
+    batch_registration_error = Signal(str)
+    batch_registration_canceled = Signal(str)
+    search_started = Signal(str)
+    search_finished = Signal(object)
+    search_error = Signal(str)
+    search_canceled = Signal(str)
+    thumbnail_started = Signal(str)
+    thumbnail_finished = Signal(object)
+    thumbnail_error = Signal(str)
+    thumbnail_canceled = Signal(str)
+    annotation_started = Signal(str)
+    annotation_finished = Signal(object)
+    annotation_error = Signal(str)
+    annotation_canceled = Signal(str)
+
+    worker_progress_updated = Signal(str, object)
+    worker_batch_progress = Signal(str, int, int, str)
+    active_worker_count_changed = Signal(int)
+    all_workers_finished = Signal()
+
+    # Job-level events carry the id the kind signals of the original lack.
+    job_finished = Signal(str, object)
+    job_failed = Signal(str, str)
+    job_canceled = Signal(str)
+    thumbnails_loaded = Signal(str, object)
+
+    # One record per shadow comparison (see workerkit.shadow); candidates emit nothing else here.
+    shadow_compared = Signal(object)
+
+    def __init__(
+        self,
+        store: ImageStore,
+        *,
+        backends: Mapping[str, str] | None = None,
+        annotators: Mapping[str, Annotator] | None = None,
+        max_threads: int | None = None,
+        flags: Mapping[str, Flag] | None = None,
+        shadow_log: Path | None = None,
+        shadow_candidate: CandidateFactory | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self._context = (
+            JobContext(store, max_threads=max_threads)
+            if annotators is None
+            else JobContext(store, dict(annotators), max_threads)
+        )
+        self.jobs = JobService(
+            app,
+            backends=backends,
+            flags=flags,
+            max_threads=max_threads,
+            shadow_log=shadow_log,
+            shadow_candidate=shadow_candidate,
+            parent=self,
+        )
+        self._connect(self.jobs)
+
+    # --- routing -------------------------------------------------------------------------
+
+    def set_backend(self, kind: str, name: str) -> None:
+        """Send new jobs of ``kind`` to legacy, simplified or shadow; running jobs stay put."""
+        self.jobs.set_backend(kind, name)
+
+    def backend_for(self, kind: str) -> str:
+        """Return where new jobs of ``kind`` go: legacy, simplified or shadow."""
+        return self.jobs.backend_for(kind)
+
+    def flag_sources(self) -> dict[str, str]:
+        """Return, per kind name, which source set its current flag."""
+        return self.jobs.flag_sources()
+
+    def shadow_stats(self) -> ShadowStats:
+        """Return the shadow-mode counters (all zero until a shadow job ends)."""
+        return self.jobs.shadow_stats()
+
+    @property
+    def shadow_log(self) -> Path:
+        """Return the JSON-lines file shadow comparisons are appended to."""
+        return self.jobs.shadow_log
+
+    # --- starting jobs -------------------------------------------------------------------
+
+    def start_batch_registration(self, directory: str | Path) -> str:
+        """Register every image under ``directory``; return the job id."""
+        return self._start(Kind.REGISTRATION, Path(directory))
+
+    def start_search(self, filter_conditions: SearchConditions | Mapping[str, Any]) -> str:
+        """Search the library; a dict is read as LoRAIro-style filter conditions."""
+        if not isinstance(filter_conditions, SearchConditions):
+            filter_conditions = SearchConditions.from_dict(filter_conditions)
+        return self._start(Kind.SEARCH, filter_conditions)
+
+    def start_thumbnail_loading(self, records: Iterable[ImageRecord], size: QSize) -> str:
+        """Load thumbnails of ``records`` (a search result's image_metadata) to fit ``size``."""
+        records = tuple(records)
+        return self._start(Kind.THUMBNAIL, records, size.width(), size.height())
+
+    def start_annotation(self, image_ids: Sequence[int], models: Sequence[str]) -> str:
+        """Annotate the images with these ids with each named annotator (``local``, ``http``)."""
+        for model in models:
+            self._context.annotator(model)
+        return self._start(Kind.ANNOTATION, tuple(image_ids), tuple(models))
+
+    def _start(self, kind: Kind, *args: Any) -> str:
+        if self.jobs.is_shut_down:
+            raise RuntimeError(
+                "This WorkerService has been shut down and starts no more jobs; "
+                "create a new WorkerService to run more work."
+            )
+        return self.jobs.start(kind, self._context, *args)
+
+    # --- cancelling and observing --------------------------------------------------------
+
+    def cancel_batch_registration(self, job_id: str) -> bool:
+        """Cancel a registration job; return False if it is not active."""
+        return self.jobs.cancel(job_id)
+
+    def cancel_search(self, job_id: str) -> bool:
+        """Cancel a search job; return False if it is not active."""
+        return self.jobs.cancel(job_id)
+
+    def cancel_thumbnail_loading(self, job_id: str) -> bool:
+        """Cancel a thumbnail job; return False if it is not active."""
+        return self.jobs.cancel(job_id)
+
+    def cancel_annotation(self, job_id: str) -> bool:
+        """Cancel an annotation job; return False if it is not active."""
+        return self.jobs.cancel(job_id)
+
+    def cancel_all_workers(self) -> None:
+        """Ask every active job on every stack to stop."""
+        self.jobs.cancel_all()
+
+    def get_active_worker_count(self) -> int:
+        """Return how many jobs the stacks count as active."""
+        return self.jobs.active_count()
+
+    def get_active_worker_ids(self) -> list[str]:
+        """Return the ids of all active jobs."""
+        return self.jobs.active_job_ids()
+
+    def is_worker_active(self, job_id: str) -> bool:
+        """Return True if a stack counts ``job_id`` as active."""
+        return self.jobs.is_active(job_id)
+
+    def wait_for_all_workers(self, timeout_ms: int = 30000) -> bool:
+        """Block until every job has ended or ``timeout_ms`` passed; return True if all ended."""
+        return self.jobs.wait_for_all(timeout_ms)
+
+    def get_service_summary(self) -> dict[str, Any]:
+        """Return the routes, the active count and each stack's own summary."""
+        return self.jobs.summary()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel every job, wait up to ``timeout_ms`` and refuse new jobs; True if all ended."""
+        return self.jobs.shutdown(timeout_ms)
+
+    @property
+    def is_shut_down(self) -> bool:
+        """Return True once shutdown() was called."""
+        return self.jobs.is_shut_down
+
+    def stack(self, name: str) -> Backend:
+        """Return the backend of the stack called ``name``, creating it on first use."""
+        return self.jobs.stack(name)
+
+    # --- forwarding ----------------------------------------------------------------------
+
+    def _connect(self, jobs: JobService) -> None:
+        jobs.job_started.connect(self._on_started)
+        jobs.job_progressed.connect(self._on_progressed)
+        jobs.job_batch_progressed.connect(self._on_batch_progressed)
+        jobs.partial_delivered.connect(self._on_partial)
+        jobs.job_finished.connect(self._on_finished)
+        jobs.job_failed.connect(self._on_failed)
+        jobs.job_canceled.connect(self._on_canceled)
+        jobs.active_count_changed.connect(self.active_worker_count_changed)
+        jobs.all_jobs_finished.connect(self.all_workers_finished)
+        jobs.shadow_compared.connect(self.shadow_compared)
+
+    def _kind_signal(self, kind: str, event: str) -> Any:
+        return getattr(self, f"{_SIGNAL_WORDS[kind]}_{event}")
+
+    @Slot(str, str)
+    def _on_started(self, kind: str, job_id: str) -> None:
+        self._kind_signal(kind, "started").emit(job_id)
+
+    @Slot(str, str, object)
+    def _on_progressed(self, _kind: str, job_id: str, progress: object) -> None:
+        self.worker_progress_updated.emit(job_id, progress)
+
+    @Slot(str, str, int, int, str)
+    def _on_batch_progressed(
+        self, _kind: str, job_id: str, current: int, total: int, item: str
+    ) -> None:
+        self.worker_batch_progress.emit(job_id, current, total, item)
+
+    @Slot(str, str, object)
+    def _on_partial(self, kind: str, job_id: str, payload: object) -> None:
+        if kind == Kind.THUMBNAIL:
+            self.thumbnails_loaded.emit(job_id, payload)
+
+    @Slot(str, str, object)
+    def _on_finished(self, kind: str, job_id: str, result: object) -> None:
+        self._kind_signal(kind, "finished").emit(result)
+        self.job_finished.emit(job_id, result)
+
+    @Slot(str, str, str)
+    def _on_failed(self, kind: str, job_id: str, message: str) -> None:
+        self._kind_signal(kind, "error").emit(message)
+        self.job_failed.emit(job_id, message)
+
+    @Slot(str, str)
+    def _on_canceled(self, kind: str, job_id: str) -> None:
+        self._kind_signal(kind, "canceled").emit(job_id)
+        self.job_canceled.emit(job_id)

@@ -1,0 +1,244 @@
+"""Declare a worker kind once: its legacy QThread worker, its pool function, its nature.
+
+No Qt is imported here beyond what checking a legacy worker class needs, so an app's
+declarations module stays cheap to import (the CLI reads it to print flags).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DeclarationError", "LegacyWorker", "WorkerKind", "Workload"]
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+Comparator = Callable[[Any, Any], Sequence[str]]
+"""Return how a candidate result differs from the legacy one (empty when they agree)."""
+
+
+class DeclarationError(ValueError):
+    """A kind declaration is incomplete or contradictory; the message names the kind and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class LegacyWorker:
+    """Adapt an app's existing QThread-era worker class, unchanged, by the names of its parts.
+
+    Two shapes are understood: a ``QObject`` worker moved to a new ``QThread`` whose
+    ``started`` signal calls the ``run`` slot, and a ``QThread`` subclass overriding
+    ``run()``. ``factory`` builds one worker from a job's arguments (default: the class).
+    """
+
+    worker_class: type
+    factory: Callable[..., Any] | None = None
+    run: str = "run"
+    finished: str = "finished"
+    error: str | None = "error_occurred"
+    progress: str | None = None
+    batch_progress: str | None = None
+    partial: str | None = None
+    cancel: str | None = "cancel"
+    partials_of_result: Callable[[Any], Any] | None = None
+
+    @property
+    def is_thread(self) -> bool:
+        """Return True for the QThread-subclass shape (the worker is its own thread)."""
+        from PySide6.QtCore import QThread
+
+        return issubclass(self.worker_class, QThread)
+
+    def make(self, *args: Any, **kwargs: Any) -> Any:
+        """Build one worker for a job."""
+        return (self.factory or self.worker_class)(*args, **kwargs)
+
+    def check(self, kind: str) -> None:
+        """Raise DeclarationError if the class lacks a named signal or method."""
+        from PySide6.QtCore import QObject, Signal
+
+        cls = self.worker_class
+        if not (isinstance(cls, type) and issubclass(cls, QObject)):
+            raise DeclarationError(
+                f"Kind {kind!r}: LegacyWorker needs a QObject or QThread subclass, got {cls!r}; "
+                "pass the worker class (and a factory if it needs arguments built)."
+            )
+        signals = {"finished": self.finished, "error": self.error, "progress": self.progress}
+        signals |= {"batch_progress": self.batch_progress, "partial": self.partial}
+        for role, name in signals.items():
+            if name is not None and not isinstance(getattr(cls, name, None), Signal):
+                raise DeclarationError(
+                    f"Kind {kind!r}: {cls.__name__} has no signal {name!r} (the {role} "
+                    f"signal); name one of its signals ({_signal_names(cls)}) or pass "
+                    f"{role}=None."
+                )
+        if self.is_thread and self.finished in ("finished", "started"):
+            raise DeclarationError(
+                f"Kind {kind!r}: {cls.__name__} is a QThread, whose own {self.finished!r} signal "
+                "carries no result; name the signal that carries the result, e.g. "
+                "finished='result_ready'."
+            )
+        methods = {"cancel": self.cancel} | ({} if self.is_thread else {"run": self.run})
+        for role, name in methods.items():
+            if name is not None and not callable(getattr(cls, name, None)):
+                raise DeclarationError(
+                    f"Kind {kind!r}: {cls.__name__} has no method {name!r} (the {role} "
+                    f"method); name the method that {_ROLES[role]} or pass {role}=None."
+                )
+
+
+_ROLES = {"cancel": "asks the worker to stop", "run": "does the work when the thread starts"}
+
+
+def _signal_names(cls: type) -> str:
+    from PySide6.QtCore import Signal
+
+    names = sorted(
+        name
+        for klass in cls.__mro__
+        for name, value in vars(klass).items()
+        if isinstance(value, Signal) and not name.startswith("_")
+    )
+    return ", ".join(dict.fromkeys(names)) or "it declares none"
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A benchmark workload of one kind: ``size`` jobs, each called with what ``make`` returns.
+
+    ``workerkit compare`` runs it on each stack in a fresh process, with ``size`` taken
+    from ``sizes`` (quick run, full run). There ``setup(folder, size)``, if given, runs once
+    with a private scratch folder and may prepare data; a context manager it returns is
+    entered, and exited after the service has shut down. ``make(size)`` (or
+    ``make(size, prepared)`` with what setup returned or entered) returns one job's
+    ``(args, kwargs)`` and is called for every job before timing starts. One untimed
+    warm-up job runs first; then the jobs run ``in_flight`` at a time (None: all at once).
+    """
+
+    name: str
+    make: Callable[..., tuple[tuple[Any, ...], dict[str, Any]]]
+    sizes: tuple[int, int] = (10, 100)
+    setup: Callable[[Path, int], Any] | None = None
+    in_flight: int | None = 1
+
+    def arguments(self, size: int, prepared: Any = None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Return one job's (args, kwargs): make(size), or make(size, prepared) with a setup."""
+        args, kwargs = self.make(size) if self.setup is None else self.make(size, prepared)
+        return tuple(args), dict(kwargs)
+
+    def __post_init__(self) -> None:
+        problem = self._problem()
+        if problem is not None:
+            raise DeclarationError(f"Workload {self.name!r} {problem}.")
+
+    def _problem(self) -> str | None:
+        if not isinstance(self.name, str) or not self.name or "/" in self.name:
+            return "needs a name without '/', e.g. 'small_requests'"
+        if not callable(self.make):
+            return "needs make=a function of the size returning one job's (args, kwargs)"
+        counts = isinstance(self.sizes, tuple) and len(self.sizes) == 2
+        if not counts or not all(isinstance(n, int) and n > 0 for n in self.sizes):
+            return f"needs sizes=(quick, full), two positive job counts, not {self.sizes!r}"
+        if self.in_flight is not None and self.in_flight < 1:
+            return "needs in_flight=None (all at once) or a positive number of jobs at once"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerKind:
+    """One kind of background job, declared once in the application's code.
+
+    ``simplified`` is a plain function, sync or ``async def``, called on a pool thread as
+    ``simplified(control, *args, **kwargs)``; ``legacy`` adapts the existing QThread
+    worker, built with the same ``*args, **kwargs``.
+    """
+
+    name: str
+    legacy: LegacyWorker | None
+    simplified: Callable[..., Any] | None
+    writes: bool = False
+    latest_wins: bool = False
+    compare: Comparator | None = None
+    observe: Callable[[Any], Any] | None = None
+    on_partial: Callable[[Any], Any] | None = None
+    assemble: Callable[[Any, Sequence[Any]], Any] | None = None
+    id_prefix: str = ""
+    workloads: tuple[Workload, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    @property
+    def prefix(self) -> str:
+        """Return the job-id prefix of this kind (the name unless declared)."""
+        return self.id_prefix or self.name
+
+    @property
+    def shadowable(self) -> bool:
+        """Return True if shadow mode may run this kind (read-only, with a comparator)."""
+        return not self.writes and self.compare is not None
+
+    @property
+    def is_async(self) -> bool:
+        """Return True if the pool function is a coroutine function."""
+        return inspect.iscoroutinefunction(self.simplified)
+
+    def _check(self) -> None:
+        if not isinstance(self.name, str) or not _IDENTIFIER.match(self.name):
+            raise DeclarationError(
+                f"Kind name {self.name!r} is not a lower-case identifier; name it like "
+                "'thumbnail' or 'price_lookup' (it becomes WORKERKIT_<NAME> and a flag key)."
+            )
+        if self.legacy is None or self.simplified is None:
+            missing = "legacy" if self.legacy is None else "simplified"
+            raise DeclarationError(
+                f"Kind {self.name!r} has no {missing} implementation; pass "
+                + (
+                    "legacy=LegacyWorker(YourQThreadWorker, ...)"
+                    if missing == "legacy"
+                    else "simplified=your_pool_function (def f(control, *args))"
+                )
+                + "."
+            )
+        if not callable(self.simplified):
+            raise DeclarationError(
+                f"Kind {self.name!r}: simplified must be a function f(control, *args), "
+                f"got {self.simplified!r}."
+            )
+        if self.writes and self.compare is not None:
+            raise DeclarationError(
+                f"Kind {self.name!r} writes, but declares a shadow comparator: shadow mode runs "
+                "every job twice, so a writing kind would write twice; drop compare= or "
+                "declare writes=False if the kind only reads."
+            )
+        if self.writes and self.latest_wins:
+            raise DeclarationError(
+                f"Kind {self.name!r} writes and is latest_wins: a newer job would cancel a "
+                "write half-way; drop latest_wins=True or declare writes=False."
+            )
+        self.legacy.check(self.name)
+
+
+def check_kinds(kinds: Sequence[WorkerKind]) -> Mapping[str, WorkerKind]:
+    """Return the kinds by name, or raise DeclarationError for a repeated name or prefix."""
+    by_name: dict[str, WorkerKind] = {}
+    for kind in kinds:
+        if not isinstance(kind, WorkerKind):
+            raise DeclarationError(f"Expected WorkerKind declarations, got {kind!r}.")
+        if kind.name in by_name:
+            raise DeclarationError(
+                f"Two kinds are named {kind.name!r}; give each kind its own name."
+            )
+        by_name[kind.name] = kind
+    prefixes = sorted((k.prefix + "_", k.name) for k in kinds)
+    for (first, a), (second, b) in itertools.pairwise(prefixes):
+        if second.startswith(first):
+            raise DeclarationError(
+                f"Kinds {a!r} and {b!r} have job-id prefixes {first!r} and {second!r}: an id of "
+                f"{b!r} would read as {a!r}; give one of them another id_prefix."
+            )
+    return by_name

@@ -1,0 +1,84 @@
+"""What an app hands the contract plugin: its declarations and a quick and a long call per kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pytest
+
+    from workerkit.app import App
+
+__all__ = ["STACKS", "Contract", "Sample", "SampleSource", "call"]
+
+STACKS: tuple[str, ...] = ("legacy", "simplified")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """The arguments of one job: ``service.start(kind, *args, **kwargs)``."""
+
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def call(*args: Any, **kwargs: Any) -> Sample:
+    """Return the sample of a job started with these arguments."""
+    return Sample(args, kwargs)
+
+
+SampleSource = Sample | Callable[["pytest.FixtureRequest"], Sample]
+"""A sample, or a function that builds one from the test's fixtures (request.getfixturevalue)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """Point the contract cases at an app: a quick job and a job with a long step per kind.
+
+    ``quick`` jobs must finish; ``long`` jobs must have one step that takes about
+    ``long_step_s`` by itself, so that a cancel can land inside it, and a canceled long job
+    must end within half that step. A kind in ``uninterruptible`` (its long step is one
+    call nothing can stop) is only held to ending canceled. ``cancel_after_ms`` is how long
+    a long job runs before it is canceled. A legacy case that fails is reported
+    as an expected failure of the legacy stack (``legacy_failures="xfail"``), or fails the
+    run (``"fail"``). ``legacy_long`` gives legacy its own long samples where needed: the
+    legacy manager ``terminate()``s a thread that does not stop within 2 s of a cancel,
+    which can take the test process down, so its long steps must stay shorter than that.
+    """
+
+    app: App
+    quick: Mapping[str, SampleSource]
+    long: Mapping[str, SampleSource]
+    stacks: tuple[str, ...] = STACKS
+    legacy_long: Mapping[str, SampleSource] = field(default_factory=dict)
+    max_threads: int = 2
+    long_step_s: float = 1.0
+    uninterruptible: frozenset[str] = frozenset()
+    cancel_after_ms: int = 150
+    shutdown_timeout_ms: int = 5000
+    terminal_timeout_s: float = 60.0
+    legacy_failures: Literal["xfail", "fail"] = "xfail"
+
+    def __post_init__(self) -> None:
+        for role, samples in (("quick", self.quick), ("long", self.long)):
+            for name in samples:
+                self.app.kind(name)
+            missing = [name for name in self.app.names if name not in samples]
+            if missing:
+                raise ValueError(
+                    f"Contract for {self.app.name}: no {role} sample for "
+                    f"{', '.join(map(str, missing))}; add one per declared kind, e.g. "
+                    f"{role}={{'{missing[0]}': call(...)}}."
+                )
+
+    def sample(
+        self, kind: str, role: Literal["quick", "long"], request: Any, stack: str = ""
+    ) -> Sample:
+        """Return the ``role`` sample of ``kind``, built from the test's fixtures if need be."""
+        if role == "long" and stack == "legacy" and kind in self.legacy_long:
+            source = self.legacy_long[kind]
+        else:
+            source = (self.quick if role == "quick" else self.long)[kind]
+        return source if isinstance(source, Sample) else source(request)

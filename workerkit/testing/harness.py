@@ -1,0 +1,122 @@
+"""One contract case's service, event log and helpers, on the real Qt event loop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import psutil
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+
+from workerkit.service import JobService
+from workerkit.testing.recorder import EventLog
+from workerkit.tools.benchmarks.probes import qthreads_alive
+
+if TYPE_CHECKING:
+    from workerkit.kind import WorkerKind
+    from workerkit.testing.contract import Contract
+
+__all__ = ["QUIET_MS", "Harness", "os_threads"]
+
+# After a terminal event, this long without a further event of the job counts as "never".
+QUIET_MS = 250
+
+
+def os_threads() -> int:
+    """Return how many threads Qt started in this process (QThreads and pool threads).
+
+    Qt names the threads it starts; threads that Python code starts (a test's HTTP
+    server, a resolver) keep the process's name and are not counted. Elsewhere than
+    Linux, every thread counts.
+    """
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return int(psutil.Process().num_threads())
+    main = _comm(tasks / str(threading.main_thread().native_id))
+    return sum(1 for task in tasks.iterdir() if _comm(task) not in (main, None))
+
+
+def _comm(task: Path) -> str | None:
+    try:
+        return (task / "comm").read_text().strip()
+    except OSError:  # the thread ended while we looked
+        return None
+
+
+class Harness:
+    """Run jobs of one kind on one stack through a fresh JobService and record its events."""
+
+    def __init__(
+        self,
+        contract: Contract,
+        kind: str,
+        stack: str,
+        request: Any,
+        qtbot: Any,
+        workdir: Path,
+    ) -> None:
+        self.contract, self.stack, self.request, self.qtbot = contract, stack, request, qtbot
+        self.kind: WorkerKind = contract.app.kind(kind)
+        backends = {str(name): stack for name in contract.app.names}
+        self.service = JobService(
+            contract.app,
+            backends=backends,
+            max_threads=contract.max_threads,
+            shadow_log=workdir / "shadow.jsonl",
+        )
+        self.log = EventLog(self.service)
+
+    def start(self, role: Literal["quick", "long"]) -> str:
+        """Start the kind's ``role`` sample and return the job id."""
+        sample = self.contract.sample(self.kind.name, role, self.request, self.stack)
+        return self.service.start(self.kind.name, *sample.args, **sample.kwargs)
+
+    def wait_terminal(self, job_id: str, timeout_s: float | None = None) -> float:
+        """Run the event loop until ``job_id`` sends a terminal event; return when it came."""
+        limit = timeout_s if timeout_s is not None else self.contract.terminal_timeout_s
+        self.qtbot.waitUntil(lambda: bool(self.log.terminal(job_id)), timeout=int(limit * 1000))
+        return self.log.terminal(job_id)[0].at
+
+    def wait_started(self, job_id: str) -> None:
+        """Run the event loop until ``job_id`` reported that it started."""
+        self.qtbot.waitUntil(
+            lambda: any(e.name == "job_started" for e in self.log.of(job_id)), timeout=10_000
+        )
+
+    def spin(self, ms: int) -> None:
+        """Run the event loop for ``ms`` milliseconds (an input delay, not a synchronisation)."""
+        self.qtbot.wait(ms)
+
+    def spin_sampling(self, until: Any, sample: Any, timeout_s: float) -> None:
+        """Run the event loop until ``until()``, calling ``sample()`` every 2 ms meanwhile."""
+        timer = QTimer()
+        timer.setInterval(2)
+        timer.timeout.connect(sample)
+        timer.start()
+        try:
+            self.qtbot.waitUntil(until, timeout=int(timeout_s * 1000))
+        finally:
+            timer.stop()
+
+    def timed_cancel(self, job_id: str) -> tuple[bool, float]:
+        """Cancel ``job_id`` and return what cancel() said and how long the GUI thread was in it."""
+        started = time.perf_counter()
+        returned = self.service.cancel(job_id)
+        return returned, time.perf_counter() - started
+
+    def settle(self) -> None:
+        """Deliver queued events and deferred deletes."""
+        QCoreApplication.sendPostedEvents(None, 0)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+    def close(self) -> None:
+        """Shut the service down, wait until its legacy threads are gone, and delete it."""
+        if not self.service.is_shut_down:
+            self.service.shutdown(self.contract.shutdown_timeout_ms)
+        # Legacy handlers run in the worker threads (the original's lambdas) and quit them
+        # through the GUI thread's queue: deleting the service first would crash them.
+        self.qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=30_000)
+        self.service.deleteLater()
+        self.settle()

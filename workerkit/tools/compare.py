@@ -1,0 +1,585 @@
+"""`workerkit compare`: run every worker on both stacks on the same data, side by side.
+
+Each (workload, stack) runs in its own process under a watchdog, so a hang or
+a crash of a stack is reported as an outcome instead of stopping the run. The
+result is a table on stdout, compare.json (schema version 1), compare.md and
+compare.png in the output folder.
+
+The app (``--app``, ``WORKERKIT_APP``, or ``[tool.workerkit] app`` in workerkit.toml
+or pyproject.toml) decides what runs: for the image library, the default, every
+built-in worker; for another app, the built-in plumbing and every declared workload
+of its kinds (``WorkerKind(workloads=...)``), through JobService on each stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workerkit.tools.benchmarks.apps import (
+    AppTarget,
+    KindWorkload,
+    builtin_workers,
+    kind_workloads,
+    load_target,
+    select_workers,
+)
+from workerkit.tools.benchmarks.plan import WORKERS, Sizes, sizes_for
+from workerkit.tools.benchmarks.rows import Outcome, Row, Runs, stacks_with_failures
+
+if TYPE_CHECKING:
+    from workerkit.tools.benchmarks.data import Dataset
+
+__all__ = [
+    "REPORT_VERSION",
+    "Regression",
+    "Report",
+    "add_arguments",
+    "add_command",
+    "exit_status",
+    "find_regressions",
+    "format_table",
+    "main",
+    "run_compare",
+    "to_markdown",
+]
+
+REPORT_VERSION = 1
+DEFAULT_OUT = Path("workerkit-compare")
+# A ratio that fell by more than this share since the baseline is a regression.
+REGRESSION_DROP = 0.20
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything one comparison run found, in the shape of compare.json."""
+
+    created: str
+    quick: bool
+    machine: dict[str, Any]
+    library: str
+    rows: list[Row]
+    outcomes: list[Outcome]
+    version: int = REPORT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report in the JSON schema (version 1)."""
+        return {
+            "version": self.version,
+            "created": self.created,
+            "quick": self.quick,
+            "machine": self.machine,
+            "library": self.library,
+            "rows": [row.to_dict() for row in self.rows],
+            "outcomes": [outcome.to_dict() for outcome in self.outcomes],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Regression:
+    """A row whose ratio fell by more than 20%, or whose target was met before and is not now."""
+
+    worker: str
+    metric: str
+    before: float | None
+    now: float | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """What one comparison runs: the app, its built-in workers and its kinds' workloads."""
+
+    target: AppTarget
+    workers: tuple[str, ...]
+    builtin: tuple[str, ...]
+    kinds: list[KindWorkload]
+
+
+@dataclass(slots=True)
+class _Paths:
+    json: Path
+    markdown: Path
+    chart: Path
+    runs: Path
+
+
+# --- the command -------------------------------------------------------------------------
+
+
+def add_command(subparsers: Any) -> None:
+    """Register ``workerkit compare`` on the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "compare",
+        help="measure every worker on the legacy and the simplified stack, side by side",
+        description=__doc__.splitlines()[0],
+    )
+    add_arguments(parser)
+    parser.set_defaults(handler=run_compare)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the compare options to ``parser``."""
+    parser.add_argument(
+        "--quick", action="store_true", help="small workloads, one run each (about a minute)"
+    )
+    parser.add_argument(
+        "--workers",
+        help=f"comma-separated subset of {','.join(WORKERS)} for the image library, or of "
+        "plumbing and the app's kinds with workloads (default: all)",
+    )
+    parser.add_argument(
+        "--app",
+        metavar="MODULE:ATTR",
+        help="the app whose kinds to compare (default: WORKERKIT_APP, [tool.workerkit] app "
+        "in workerkit.toml or pyproject.toml, else the image library)",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser.add_argument("--json", type=Path, help="JSON report path (default OUT/compare.json)")
+    parser.add_argument("--markdown", type=Path, help="Markdown path (default OUT/compare.md)")
+    parser.add_argument("--chart", type=Path, help="PNG chart path (default OUT/compare.png)")
+    parser.add_argument(
+        "--baseline", type=Path, help="a previous compare.json; exit 1 if a ratio regressed"
+    )
+    parser.add_argument(
+        "--library", type=Path, help="image folder to use instead of the generated sample"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m workerkit.tools.compare``; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m workerkit.tools.compare", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_compare(args)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
+        print(f"workerkit compare: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Prepare the data, run the campaign, print and write the report; return the status."""
+    selection = _select(args)
+    baseline = _load_baseline(args.baseline) if args.baseline else None
+    paths = _paths(args)
+    sizes = sizes_for(args.quick)
+    began = time.perf_counter()
+    _say(
+        f"workerkit compare ({'quick' if args.quick else 'full'}): "
+        f"{', '.join(selection.workers)}{_of_app(selection.target)}"
+    )
+    report, runs_log, notes = _measure(selection, sizes, args.library, args.quick)
+    regressions = find_regressions(report.rows, baseline) if baseline is not None else []
+    _say("")
+    _say(format_table(report.rows, baseline, regressions))
+    _say("")
+    for outcome in report.outcomes:
+        if outcome.hangs or outcome.crashes:
+            _say(f"{outcome.stack}: {outcome.worker}: {outcome.note}")
+    method = [*_method(sizes, selection), *notes]
+    _write_outputs(report, regressions, baseline, paths, runs_log, method, _app_line(selection))
+    elapsed = time.perf_counter() - began
+    _say(f"\nwrote {paths.json}, {paths.markdown}, {paths.chart} in {elapsed:.0f} s")
+    return exit_status(report, regressions, with_baseline=baseline is not None)
+
+
+def _select(args: argparse.Namespace) -> _Selection:
+    """Load the app and return what --workers selects of it."""
+    target = load_target(args.app, Path.cwd())
+    workers = select_workers(target, args.workers)
+    builtin = tuple(w for w in workers if w in builtin_workers(target))
+    return _Selection(target, workers, builtin, kind_workloads(target.app, workers, args.quick))
+
+
+def _measure(
+    selection: _Selection, sizes: Sizes, library: Path | None, quick: bool
+) -> tuple[Report, list[dict[str, Any]], list[str]]:
+    from workerkit.tools.benchmarks.campaign import plan_kind_runs, plan_runs, run_campaign
+    from workerkit.tools.benchmarks.rows import build_kind_rows, build_outcomes
+
+    dataset = _dataset(sizes, library) if selection.builtin else None
+    with tempfile.TemporaryDirectory(prefix="workerkit-compare-") as scratch:
+        work = Path(scratch)
+        dataset_path = dataset.write(work / "dataset.json") if dataset is not None else None
+        planned = plan_runs(selection.builtin, sizes) + plan_kind_runs(selection.kinds, sizes)
+        _say(f"running {len(planned)} processes, each under a watchdog")
+        runs = run_campaign(planned, dataset_path, work, sizes, _say, selection.target)
+    report = Report(
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        quick=quick,
+        machine=_machine(),
+        library=str(dataset.library) if dataset is not None else "",
+        rows=[*_builtin_rows(runs, selection, sizes), *build_kind_rows(runs, selection.kinds)],
+        outcomes=build_outcomes(runs),
+    )
+    runs_log = [
+        {
+            "worker": run.worker,
+            "workload": run.workload,
+            "stack": run.stack,
+            "run": run.index,
+            "status": result.status,
+            "exit": result.exit,
+            "seconds": result.seconds,
+            "metrics": result.metrics,
+            "note": result.note,
+        }
+        for run, result in runs
+    ]
+    if dataset is None:
+        return report, runs_log, []
+    notes = [f"- data, {name}: {text}" for name, text in dataset.notes.items()]
+    return report, [{"dataset": dataset.to_dict()}, *runs_log], notes
+
+
+def _dataset(sizes: Sizes, library: Path | None) -> Dataset:
+    from workerkit.tools.benchmarks.data import prepare_dataset
+
+    return prepare_dataset(sizes, library=library, log=lambda line: _say(f"  {line}"))
+
+
+def _builtin_rows(runs: Runs, selection: _Selection, sizes: Sizes) -> list[Row]:
+    if not selection.builtin:
+        return []
+    from workerkit.imagelib.pool_workers.annotation import DEFAULT_CONCURRENCY
+    from workerkit.tools.benchmarks.rows import build_rows
+
+    return build_rows(runs, selection.builtin, sizes, DEFAULT_CONCURRENCY)
+
+
+def exit_status(report: Report, regressions: Sequence[Regression], *, with_baseline: bool) -> int:
+    """Return 1 if the simplified stack hung or crashed, or a baseline regression; else 0."""
+    if "simplified" in stacks_with_failures(report.outcomes):
+        _say("the simplified stack hung, crashed or failed in some run: exit status 1")
+        return 1
+    if with_baseline and regressions:
+        _say(f"{len(regressions)} regression(s) against the baseline: exit status 1")
+        return 1
+    return 0
+
+
+# --- baseline ----------------------------------------------------------------------------
+
+
+def _load_baseline(path: Path) -> list[Row]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"The baseline {path} does not exist; pass the compare.json of an earlier run."
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"The baseline {path} is not JSON ({exc}); pass the compare.json of an earlier run."
+        ) from None
+    if not isinstance(data, dict) or data.get("version") != REPORT_VERSION:
+        raise ValueError(
+            f"The baseline {path} is not a version {REPORT_VERSION} compare report; pass a "
+            "compare.json written by this workerkit."
+        )
+    return [Row.from_dict(row) for row in data.get("rows", [])]
+
+
+def find_regressions(rows: Sequence[Row], baseline: Sequence[Row]) -> list[Regression]:
+    """Return the rows whose ratio fell by over 20%, or that missed a target met before."""
+    before = {(row.worker, row.metric): row for row in baseline}
+    found: list[Regression] = []
+    for row in rows:
+        old = before.get((row.worker, row.metric))
+        if old is None:
+            continue
+        dropped = (
+            old.ratio is not None
+            and row.ratio is not None
+            and row.ratio < old.ratio * (1 - REGRESSION_DROP)
+        )
+        if dropped:
+            drop = 1 - row.ratio / old.ratio  # type: ignore[operator]
+            found.append(
+                Regression(row.worker, row.metric, old.ratio, row.ratio, f"ratio -{drop:.0%}")
+            )
+            continue
+        if old.met is True and row.met is False:
+            found.append(
+                Regression(row.worker, row.metric, old.ratio, row.ratio, "target missed now")
+            )
+    return found
+
+
+# --- the table and the Markdown report ---------------------------------------------------
+
+
+def format_table(
+    rows: Sequence[Row],
+    baseline: Sequence[Row] | None = None,
+    regressions: Sequence[Regression] = (),
+) -> str:
+    """Return the rows as an aligned text table; with a baseline, add its ratios."""
+    header = ["worker", "metric", "unit", "legacy", "simplified", "ratio", "floor", "target", "met"]
+    if baseline is not None:
+        header.append("baseline")
+    lines = [header] + [_cells(row, baseline, regressions) for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    numeric = {3, 4, 5, 6}
+    rendered = [
+        "  ".join(
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(line)
+        ).rstrip()
+        for line in lines
+    ]
+    rendered.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(rendered)
+
+
+def _cells(
+    row: Row, baseline: Sequence[Row] | None, regressions: Sequence[Regression]
+) -> list[str]:
+    cells = [
+        row.worker,
+        row.metric,
+        row.unit,
+        format_value(row.legacy),
+        format_value(row.simplified),
+        format_ratio(row.ratio),
+        format_value(row.floor),
+        row.target or "-",
+        {True: "yes", False: "NO", None: "-"}[row.met],
+    ]
+    if baseline is not None:
+        cells.append(_baseline_cell(row, baseline, regressions))
+    return cells
+
+
+def _baseline_cell(row: Row, baseline: Sequence[Row], regressions: Sequence[Regression]) -> str:
+    old = next((b for b in baseline if (b.worker, b.metric) == (row.worker, row.metric)), None)
+    if old is None:
+        return "new"
+    hit = next((r for r in regressions if (r.worker, r.metric) == (row.worker, row.metric)), None)
+    shown = format_ratio(old.ratio)
+    return f"{shown} REGRESSED ({hit.reason})" if hit is not None else shown
+
+
+def format_value(value: float | None) -> str:
+    """Return a number with about three significant digits, or "-" when there is none."""
+    if value is None:
+        return "-"
+    magnitude = abs(value)
+    if magnitude >= 100 or value == int(value):
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    if magnitude >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def format_ratio(value: float | None) -> str:
+    """Return a ratio as e.g. "2.35x", or "-" when there is none."""
+    return "-" if value is None else f"{value:.2f}x" if value < 100 else f"{value:.0f}x"
+
+
+def to_markdown(
+    report: Report,
+    regressions: Sequence[Regression] = (),
+    baseline: Sequence[Row] | None = None,
+    method: Sequence[str] = (),
+    app: str | None = None,
+) -> str:
+    """Return the report as Markdown: context, the table, outcomes, regressions, method.
+
+    ``app`` names an app other than the image library, whose kinds the report compares.
+    """
+    machine = report.machine
+    lines = [
+        "# workerkit compare",
+        "",
+        f"- created: {report.created} ({'quick' if report.quick else 'full'} run)",
+        f"- machine: {machine['platform']}, {machine['cpus']} CPUs, Python {machine['python']}, "
+        f"PySide6 {machine['pyside6']}",
+        *([f"- app: {app}"] if app else []),
+        f"- library: `{report.library}`"
+        if report.library
+        else "- library: none (no image workload ran)",
+        "- ratio > 1 means the simplified stack is better (legacy/simplified when lower is "
+        "better, simplified/legacy when higher is better).",
+        "",
+        _markdown_table(report.rows, baseline, regressions),
+        "",
+        "## Outcomes",
+        "",
+    ]
+    lines += [
+        f"- **{o.stack}** {o.worker}: {o.runs} runs, {o.hangs} hung, {o.crashes} crashed. {o.note}"
+        for o in report.outcomes
+    ]
+    if baseline is not None:
+        lines += ["", "## Against the baseline", ""]
+        lines += [
+            f"- {r.worker} / {r.metric}: {format_ratio(r.before)} -> {format_ratio(r.now)} "
+            f"({r.reason})"
+            for r in regressions
+        ] or ["- no regressions"]
+    if method:
+        lines += ["", "## How it was measured", "", *method]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_table(
+    rows: Sequence[Row], baseline: Sequence[Row] | None, regressions: Sequence[Regression]
+) -> str:
+    header = ["worker", "metric", "unit", "legacy", "simplified", "ratio", "floor", "target", "met"]
+    if baseline is not None:
+        header.append("baseline")
+    body = [_cells(row, baseline, regressions) for row in rows]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += [
+        "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in body
+    ]
+    return "\n".join(lines)
+
+
+def _method(sizes: Sizes, selection: _Selection) -> list[str]:
+    lines = [_GENERAL_METHOD, ""]
+    if selection.target.is_image_library:
+        lines += [_plumbing_method(sizes), *_image_method(sizes)]
+    elif selection.builtin:
+        lines.append(_plumbing_method(sizes))
+    return lines + [_kind_method(kind) for kind in selection.kinds]
+
+
+_GENERAL_METHOD = (
+    "Every (workload, stack) runs in its own process with a QGuiApplication (offscreen) "
+    "and drives the stack through the public WorkerService; timings are taken on the GUI "
+    "thread when the terminal signal is handled. A 5 ms heartbeat QTimer measures GUI lag "
+    "and samples the OS thread count and RSS (psutil). Values are medians over runs; "
+    "cancellation values are p95 over runs. The search target allows 5% for noise."
+)
+
+
+def _plumbing_method(sizes: Sizes) -> str:
+    return (
+        f"- plumbing: {sizes.roundtrip_jobs} sequential no-op searches "
+        "(SearchConditions(limit=1) on a 3-image database); the floor is the same search on a "
+        f"long-lived QThread answering a queued signal. Burst: {sizes.burst_jobs} registrations "
+        "of an empty folder submitted at once; a refused start (legacy ids collide within a "
+        "second, D5) is counted and retried when the next job ends."
+    )
+
+
+def _image_method(sizes: Sizes) -> list[str]:
+    return [
+        f"- registration: the {sizes.library_files}-file library into an empty database.",
+        f"- search: {sizes.search_queries} seeded queries, one after another, over "
+        f"{sizes.search_rows} images.",
+        f"- thumbnail: {sizes.thumbnails} JPEGs of 1920x1280 to 256 px; the floor is Pillow "
+        "draft-mode decode + thumbnail on a thread pool with one thread per CPU.",
+        f"- annotation: {sizes.annotations} images with the http model against the fake API "
+        f"(own process, {sizes.annotation_latency_s:g} s per request); the floor is "
+        "N x latency / concurrency.",
+        "- cancellation: one cancel per process, inside a caption search that runs over a "
+        f"second, inside a {sizes.http_cancel_latency_s:g} s HTTP call, and inside a "
+        "registration loop; 'GUI blocked' is the time spent inside the cancel call, the "
+        "latency runs from the request to the first terminal signal handled.",
+    ]
+
+
+def _kind_method(kind: KindWorkload) -> str:
+    pace = {1: "one after another", None: "all at once"}.get(
+        kind.in_flight, f"{kind.in_flight} at a time"
+    )
+    return (
+        f"- {kind.kind}, {kind.name}: {kind.size} jobs started {pace} through JobService with "
+        "the kind routed to the stack, after one untimed warm-up job; a job's latency runs "
+        "from start() to its terminal event handled on the GUI thread; a refused start is "
+        "counted and retried when the next job ends."
+    )
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _paths(args: argparse.Namespace) -> _Paths:
+    out: Path = args.out
+    return _Paths(
+        json=args.json or out / "compare.json",
+        markdown=args.markdown or out / "compare.md",
+        chart=args.chart or out / "compare.png",
+        runs=out / "compare-runs.json",
+    )
+
+
+def _write_outputs(
+    report: Report,
+    regressions: Sequence[Regression],
+    baseline: Sequence[Row] | None,
+    paths: _Paths,
+    runs_log: list[dict[str, Any]],
+    method: Sequence[str],
+    app: str | None,
+) -> None:
+    from workerkit.tools.chart import render_chart
+
+    for path in (paths.json, paths.markdown, paths.chart, paths.runs):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    paths.json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    paths.runs.write_text(json.dumps(runs_log, indent=2) + "\n", encoding="utf-8")
+    markdown = to_markdown(report, regressions, baseline, method, app)
+    paths.markdown.write_text(markdown, encoding="utf-8")
+    machine = report.machine
+    render_chart(
+        report.rows,
+        paths.chart,
+        title="workerkit compare: simplified vs legacy (ratio > 1: simplified better)",
+        subtitle=(
+            f"{report.created}, {'quick' if report.quick else 'full'} run, {machine['cpus']} CPUs, "
+            f"Python {machine['python']}, PySide6 {machine['pyside6']}"
+        ),
+    )
+
+
+def _of_app(target: AppTarget) -> str:
+    return "" if target.is_image_library else f" of {target.app.name} ({target.spec})"
+
+
+def _app_line(selection: _Selection) -> str | None:
+    target = selection.target
+    return None if target.is_image_library else f"{target.app.name} (`{target.spec}`)"
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "pyside6": _pyside_version(),
+        "cpus": os.cpu_count() or 1,
+        "platform": platform.platform(),
+    }
+
+
+def _pyside_version() -> str:
+    for name in ("PySide6", "PySide6-Essentials"):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
