@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, QThreadPool, Slot
 from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.job import Job, Work
-from workerkit.simplified.signals import JobSignals
+from workerkit.simplified.job import Job, StartGate, Work
+from workerkit.simplified.signals import CANCELED, FAILED, JobSignals
 from workerkit.simplified.token import CancelToken
 
 from workerkit.backend import Backend
@@ -22,13 +24,16 @@ if TYPE_CHECKING:
 
 __all__ = ["SimplifiedBackend"]
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(slots=True)
 class _InFlight:
     """What the GUI side keeps of a running job until its terminal event is handled."""
 
     kind: WorkerKind
-    signals: JobSignals
+    job: Job
+    gate: StartGate
     token: CancelToken
     partials: list[Any] = field(default_factory=list)
 
@@ -54,6 +59,11 @@ class SimplifiedBackend(Backend):
             self.pool.setMaxThreadCount(max_threads or QThread.idealThreadCount())
         self._jobs: dict[str, _InFlight] = {}
         self._current: dict[str, str] = {}
+        self._signals = JobSignals(self)
+        self._signals.progressed.connect(self._on_progressed)
+        self._signals.batch_progressed.connect(self._on_batch_progressed)
+        self._signals.partial_delivered.connect(self._on_partial)
+        self._signals.ended.connect(self._on_ended)
         # destroyed() fires before Qt deletes the pool (a child), whose destructor would
         # wait for Python jobs while holding the GIL: cancel and drain here instead.
         self.destroyed.connect(
@@ -65,22 +75,34 @@ class SimplifiedBackend(Backend):
         if kind.latest_wins and (previous := self._current.get(kind.name)) is not None:
             self.cancel(previous)
         job_id = f"{kind.prefix}_{uuid.uuid4().hex}"
-        signals = self._make_signals()
         token = CancelToken()
-        self._jobs[job_id] = _InFlight(kind, signals, token)
+        job = Job(job_id, _work(kind, args, kwargs), self._signals, token, self.pool)
+        self._jobs[job_id] = _InFlight(kind, job, job.gate, token)
         if kind.latest_wins:
             self._current[kind.name] = job_id
-        self.pool.start(Job(job_id, _work(kind, args, kwargs), signals, token, self.pool))
+        self.pool.start(job)
         self.job_started.emit(kind.name, job_id)
         self.active_count_changed.emit(len(self._jobs))
         return job_id
 
     def cancel(self, job_id: str) -> bool:
-        """Set the job's cancel flag and return at once; False if it is not in flight."""
-        job = self._jobs.get(job_id)
-        if job is None:
+        """Set the job's cancel flag and return at once; False if it is not in flight.
+
+        A job still waiting in the pool's queue is taken back and reported canceled now,
+        instead of when the pool reaches it.
+        """
+        entry = self._jobs.get(job_id)
+        if entry is None:
             return False
-        job.token.cancel()
+        errors = entry.token.cancel()
+        if errors:
+            logger.error("cancel hooks of %s raised: %s", job_id, "; ".join(errors))
+        with entry.gate.lock:
+            taken = not entry.gate.started and self.pool.tryTake(entry.job)
+        if taken:
+            # The pool handed the runnable back: it will never run, and it is ours to delete.
+            shiboken6.delete(entry.job)
+            self._settle(job_id, CANCELED, None)
         return True
 
     def active_job_ids(self) -> list[str]:
@@ -103,8 +125,8 @@ class SimplifiedBackend(Backend):
 
     def shutdown(self, timeout_ms: int) -> bool:
         """Cancel every job and wait up to ``timeout_ms`` for the pool; never terminate a thread."""
-        for job in self._jobs.values():
-            job.token.cancel()
+        for job_id in list(self._jobs):
+            self.cancel(job_id)
         return self.wait_for_all(timeout_ms)
 
     def summary(self) -> dict[str, Any]:
@@ -115,79 +137,55 @@ class SimplifiedBackend(Backend):
             "max_threads": self.pool.maxThreadCount(),
             "pool_active_threads": self.pool.activeThreadCount(),
             "workers": {
-                job_id: {"kind": str(job.kind.name), "canceled": job.token.is_canceled}
-                for job_id, job in self._jobs.items()
+                job_id: {"kind": str(entry.kind.name), "canceled": entry.token.is_canceled}
+                for job_id, entry in self._jobs.items()
             },
         }
 
-    def _make_signals(self) -> JobSignals:
-        signals = JobSignals(self)
-        signals.progressed.connect(self._on_progressed)
-        signals.batch_progressed.connect(self._on_batch_progressed)
-        signals.partial_delivered.connect(self._on_partial)
-        signals.finished.connect(self._on_finished)
-        signals.failed.connect(self._on_failed)
-        signals.canceled.connect(self._on_canceled)
-        return signals
-
-    def _kind_name(self, job_id: str) -> str:
-        return self.app.of_job(job_id).name
-
     @Slot(str, object)
     def _on_progressed(self, job_id: str, progress: object) -> None:
-        if job_id in self._jobs:
-            self.job_progressed.emit(self._kind_name(job_id), job_id, progress)
+        entry = self._jobs.get(job_id)
+        if entry is not None:
+            self.job_progressed.emit(entry.kind.name, job_id, progress)
 
     @Slot(str, int, int, str)
     def _on_batch_progressed(self, job_id: str, current: int, total: int, item: str) -> None:
-        if job_id in self._jobs:
-            self.job_batch_progressed.emit(self._kind_name(job_id), job_id, current, total, item)
+        entry = self._jobs.get(job_id)
+        if entry is not None:
+            self.job_batch_progressed.emit(entry.kind.name, job_id, current, total, item)
 
     @Slot(str, object)
     def _on_partial(self, job_id: str, payload: object) -> None:
-        job = self._jobs.get(job_id)
-        if job is None or job.token.is_canceled:
+        entry = self._jobs.get(job_id)
+        if entry is None or entry.token.is_canceled:
             return
         # The hook runs here, on the GUI thread: e.g. QImage -> QPixmap.
-        converted = job.kind.on_partial(payload) if job.kind.on_partial else payload
-        if job.kind.assemble is not None:
-            job.partials.append(converted)
-        self.partial_delivered.emit(job.kind.name, job_id, converted)
+        kind = entry.kind
+        converted = kind.on_partial(payload) if kind.on_partial else payload
+        if kind.assemble is not None:
+            entry.partials.append(converted)
+        self.partial_delivered.emit(kind.name, job_id, converted)
 
-    @Slot(str, object)
-    def _on_finished(self, job_id: str, result: object) -> None:
-        self._settle(
-            job_id,
-            lambda job: self.job_finished.emit(job.kind.name, job_id, _assembled(job, result)),
-        )
+    @Slot(str, int, object)
+    def _on_ended(self, job_id: str, outcome: int, payload: object) -> None:
+        self._settle(job_id, outcome, payload)
 
-    @Slot(str, str)
-    def _on_failed(self, job_id: str, message: str) -> None:
-        self._settle(job_id, lambda job: self.job_failed.emit(job.kind.name, job_id, message))
-
-    @Slot(str)
-    def _on_canceled(self, job_id: str) -> None:
-        self._settle(job_id, lambda job: self.job_canceled.emit(job.kind.name, job_id))
-
-    def _settle(self, job_id: str, report: Callable[[_InFlight], None]) -> None:
-        job = self._end(job_id)
-        if job is None:
+    def _settle(self, job_id: str, outcome: int, payload: object) -> None:
+        entry = self._jobs.pop(job_id, None)
+        if entry is None:
             return
-        if job.token.is_canceled:
-            # A cancel wins over a result or an error that raced it (a superseded job's
-            # result is never delivered): the caller was told the cancel was accepted.
-            self.job_canceled.emit(job.kind.name, job_id)
+        name = entry.kind.name
+        if self._current.get(name) == job_id:
+            del self._current[name]
+        # A cancel wins over a result or an error that raced it (a superseded job's
+        # result is never delivered): the caller was told the cancel was accepted.
+        if entry.token.is_canceled or outcome == CANCELED:
+            self.job_canceled.emit(name, job_id)
+        elif outcome == FAILED:
+            self.job_failed.emit(name, job_id, str(payload))
         else:
-            report(job)
+            self.job_finished.emit(name, job_id, _assembled(entry, payload))
         self.active_count_changed.emit(len(self._jobs))
-
-    def _end(self, job_id: str) -> _InFlight | None:
-        job = self._jobs.pop(job_id, None)
-        if job is not None:
-            if self._current.get(job.kind.name) == job_id:
-                del self._current[job.kind.name]
-            job.signals.deleteLater()
-        return job
 
 
 def _work(kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Work:
@@ -198,14 +196,15 @@ def _work(kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) ->
     return lambda control: function(control, *args, **kwargs)
 
 
-def _assembled(job: _InFlight, result: object) -> object:
-    return job.kind.assemble(result, job.partials) if job.kind.assemble else result
+def _assembled(entry: _InFlight, result: object) -> object:
+    kind = entry.kind
+    return kind.assemble(result, entry.partials) if kind.assemble else result
 
 
 def _drain_on_destroy(jobs: dict[str, _InFlight], pool: QThreadPool | None) -> Callable[[], None]:
     def drain() -> None:
-        for job in jobs.values():
-            job.token.cancel()
+        for entry in jobs.values():
+            entry.token.cancel()
         if pool is not None:
             pool.waitForDone()
 

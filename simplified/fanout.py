@@ -81,7 +81,8 @@ def _outcome(
 
 
 def _drain(shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R]) -> None:
-    while not token.is_canceled and (claimed := shared.claim()) is not None:
+    # stop_requested: the job was canceled or has ended (it failed, or stopped consuming).
+    while not token.stop_requested and (claimed := shared.claim()) is not None:
         shared.put(claimed, _apply(fn, items[claimed]))
 
 

@@ -1,22 +1,23 @@
-"""A job: a QRunnable that holds its signals object and reports exactly one terminal event."""
+"""A job: a QRunnable that runs one work function and reports exactly one terminal event."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRunnable, QThreadPool
-from workerkit.simplified.signals import JobSignals
+from workerkit.simplified.signals import CANCELED, FAILED, FINISHED, JobSignals
 from workerkit.simplified.throttle import ProgressThrottle
 from workerkit.simplified.token import CancelToken, JobCanceled
 
 from workerkit.progress import WorkerProgress
 
-__all__ = ["Job", "JobControl", "Work"]
+__all__ = ["Job", "JobControl", "StartGate", "Work"]
 
 
 class JobControl:
-    """Give the work function what it may touch: cancellation, progress, chunks, the pool."""
+    """Give the work function what it may touch: cancellation, progress, partials, the pool."""
 
     def __init__(
         self, job_id: str, signals: JobSignals, token: CancelToken, pool: QThreadPool
@@ -25,8 +26,9 @@ class JobControl:
         self.token = token
         self.pool = pool
         self._signals = signals
-        self._progress = ProgressThrottle(lambda p: signals.progressed.emit(job_id, p))
-        self._batch = ProgressThrottle(self._emit_batch)
+        # Made on first use: most jobs of a burst report no progress at all.
+        self._progress: ProgressThrottle | None = None
+        self._batch: ProgressThrottle | None = None
 
     @property
     def is_canceled(self) -> bool:
@@ -50,12 +52,16 @@ class JobControl:
         total_count: int = 0,
     ) -> None:
         """Report progress; values closer than the throttle interval are coalesced."""
+        if self._progress is None:
+            self._progress = ProgressThrottle(self._emit_progress)
         self._progress.report(
             WorkerProgress(percentage, message, current_item, processed_count, total_count)
         )
 
     def batch(self, current: int, total: int, filename: str) -> None:
         """Report a batch step, coalesced like progress."""
+        if self._batch is None:
+            self._batch = ProgressThrottle(self._emit_batch)
         self._batch.report(
             WorkerProgress(100 * current // max(total, 1), filename, filename, current, total)
         )
@@ -66,8 +72,12 @@ class JobControl:
 
     def flush(self) -> None:
         """Send any progress held back by the throttles."""
-        self._batch.flush()
-        self._progress.flush()
+        for throttle in (self._batch, self._progress):
+            if throttle is not None:
+                throttle.flush()
+
+    def _emit_progress(self, step: WorkerProgress) -> None:
+        self._signals.progressed.emit(self.job_id, step)
 
     def _emit_batch(self, step: WorkerProgress) -> None:
         self._signals.batch_progressed.emit(
@@ -78,34 +88,61 @@ class JobControl:
 Work = Callable[[JobControl], Any]
 
 
+class StartGate:
+    """Say whether a queued job has started, so the GUI side may take it back only before.
+
+    A plain Python object apart from the runnable: the pool deletes the runnable's C++
+    side after run(), and this must stay readable after that.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started = False
+
+    def mark_started(self) -> None:
+        """Note that run() began; the job can no longer be taken back."""
+        with self.lock:
+            self.started = True
+
+
 class Job(QRunnable):
-    """Run ``work`` on a pool thread and emit finished, failed or canceled, exactly once."""
+    """Run ``work`` on a pool thread and emit one ``ended`` event, whatever the work raises."""
 
     def __init__(
         self, job_id: str, work: Work, signals: JobSignals, token: CancelToken, pool: QThreadPool
     ) -> None:
         super().__init__()
         self.setAutoDelete(True)
-        self._control = JobControl(job_id, signals, token, pool)
+        self.control = JobControl(job_id, signals, token, pool)
         self._work = work
         self._signals = signals
+        self.gate = StartGate()
 
     def run(self) -> None:
         """Run the work; Qt calls this on a pool thread, so it cannot be renamed."""
-        control, job_id = self._control, self._control.job_id
+        self.gate.mark_started()
+        control = self.control
+        try:
+            outcome, payload = self._outcome(control)
+        finally:
+            control.token.end()
+        self._signals.ended.emit(control.job_id, outcome, payload)
+
+    def _outcome(self, control: JobControl) -> tuple[int, object]:
         try:
             control.check()
             result = self._work(control)
             control.flush()
             control.check()
         except JobCanceled:
-            self._signals.canceled.emit(job_id)
-        except Exception as exc:
-            self._signals.failed.emit(job_id, _describe(exc))
-        else:
-            self._signals.finished.emit(job_id, result)
+            return CANCELED, None
+        except BaseException as exc:
+            # BaseException too: a leaked CancelledError or a SystemExit in the work must
+            # still end the job, or it would stay in flight forever.
+            return FAILED, _describe(exc)
+        return FINISHED, result
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
     return text if text else f"{type(exc).__name__} raised with no message."

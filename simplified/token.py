@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 __all__ = ["CancelToken", "JobCanceled"]
+
+logger = logging.getLogger(__name__)
 
 
 class JobCanceled(Exception):
@@ -13,51 +16,78 @@ class JobCanceled(Exception):
 
 
 class CancelToken:
-    """Tell a running job to stop, from any thread, without waiting for it."""
+    """Tell a running job to stop, from any thread, without waiting for it.
+
+    ``stop_requested`` also turns true once the job has ended for any reason, so helpers
+    that share its work (a fan-out) stop with it even when it failed.
+    """
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self._canceled = threading.Event()
+        self._ended = False
         self._lock = threading.Lock()
         self._hooks: list[Callable[[], object]] = []
 
     @property
     def is_canceled(self) -> bool:
         """Return True once cancel() was called."""
-        return self._event.is_set()
+        return self._canceled.is_set()
 
-    def cancel(self) -> None:
-        """Set the flag and run the interrupt hooks; never blocks on the job."""
+    @property
+    def stop_requested(self) -> bool:
+        """Return True once the job was canceled or has ended."""
+        return self._ended or self._canceled.is_set()
+
+    def cancel(self) -> list[str]:
+        """Set the flag and run the interrupt hooks; return the errors of hooks that raised."""
         with self._lock:
-            if self._event.is_set():
-                return
-            self._event.set()
+            if self._canceled.is_set():
+                return []
+            self._canceled.set()
             hooks, self._hooks = self._hooks, []
-        for hook in hooks:
-            hook()
+        return _run_all(hooks)
+
+    def end(self) -> None:
+        """Mark the job ended: helpers stop; hooks are dropped unrun (nothing left to interrupt)."""
+        with self._lock:
+            self._ended = True
+            self._hooks = []
 
     def raise_if_canceled(self) -> None:
         """Raise JobCanceled if the flag is set."""
-        if self._event.is_set():
+        if self._canceled.is_set():
             raise JobCanceled
 
     def on_cancel(self, hook: Callable[[], object]) -> Callable[[], None]:
         """Run ``hook`` on cancel (now, if already canceled); return a function that removes it.
 
         Hooks run on the canceling thread, so they must be thread-safe and quick:
-        ``sqlite3.Connection.interrupt`` or ``loop.call_soon_threadsafe``.
+        ``sqlite3.Connection.interrupt`` or ``loop.call_soon_threadsafe``. A hook that
+        raises is logged and reported by cancel(); the other hooks still run.
         """
         with self._lock:
-            if not self._event.is_set():
+            if not self._canceled.is_set():
                 self._hooks.append(hook)
                 return lambda: self._remove(hook)
-        hook()
+        _run_all([hook])
         return lambda: None
 
     def wait(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds for a cancel; return True if canceled."""
-        return self._event.wait(timeout)
+        return self._canceled.wait(timeout)
 
     def _remove(self, hook: Callable[[], object]) -> None:
         with self._lock:
             if hook in self._hooks:
                 self._hooks.remove(hook)
+
+
+def _run_all(hooks: list[Callable[[], object]]) -> list[str]:
+    errors = []
+    for hook in hooks:
+        try:
+            hook()
+        except Exception as exc:
+            logger.exception("cancel hook %r raised", hook)
+            errors.append(f"{type(exc).__name__}: {exc}")
+    return errors

@@ -29,7 +29,10 @@ ROW_KEYS = {
     "better": str,
     "target": (str, type(None)),
     "met": (bool, type(None)),
+    "peer": (float, type(None)),
+    "peer_ratio": (float, type(None)),
 }
+PEER_KEYS = {"library": str, "version": (str, type(None))}
 OUTCOME_KEYS = {"worker": str, "stack": str, "runs": int, "hangs": int, "crashes": int, "note": str}
 
 
@@ -93,6 +96,11 @@ def test_find_regressions_flags_a_target_met_before_and_missed_now() -> None:
 
 def test_find_regressions_ignores_rows_the_baseline_lacks() -> None:
     assert compare.find_regressions([_row(metric="new metric", ratio=0.1)], [_row()]) == []
+
+
+def test_a_row_from_a_report_without_the_peer_column_reads_as_no_peer() -> None:
+    old = {key: value for key, value in _row().to_dict().items() if not key.startswith("peer")}
+    assert Row.from_dict(old) == _row(peer=None, peer_ratio=None)
 
 
 def test_baseline_regression_makes_compare_exit_1(tmp_path: Path) -> None:
@@ -190,7 +198,9 @@ def test_compare_quick_end_to_end(
 
 
 def _check_schema(report: dict[str, Any]) -> None:
-    assert set(report) == {"version", "created", "quick", "machine", "library", "rows", "outcomes"}
+    assert set(report) == {
+        "version", "created", "quick", "machine", "library", "rows", "outcomes", "peer",
+    }  # fmt: skip
     assert report["version"] == 1
     datetime.fromisoformat(report["created"])
     assert isinstance(report["library"], str)
@@ -198,12 +208,17 @@ def _check_schema(report: dict[str, Any]) -> None:
     assert set(machine) == {"python", "pyside6", "cpus", "platform"}
     assert isinstance(machine["cpus"], int)
     assert all(isinstance(machine[k], str) for k in ("python", "pyside6", "platform"))
+    # The peer is null when no selected worker has a peer workload.
+    if report["peer"] is not None:
+        _check_keys(report["peer"], PEER_KEYS)
     for row in report["rows"]:
         _check_keys(row, ROW_KEYS)
         assert row["better"] in ("lower", "higher")
+        if row["peer"] is None:
+            assert row["peer_ratio"] is None
     for outcome in report["outcomes"]:
         _check_keys(outcome, OUTCOME_KEYS)
-        assert outcome["stack"] in ("legacy", "simplified", "floor")
+        assert outcome["stack"] in ("legacy", "simplified", "floor", "peer")
 
 
 def _check_keys(item: dict[str, Any], expected: dict[str, Any]) -> None:

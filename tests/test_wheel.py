@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -53,8 +54,14 @@ print("result", results[0], "from", workerkit.__file__)
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the project's wheel (in an isolated build environment) and return its path."""
     out = tmp_path_factory.mktemp("wheel")
+    # setuptools writes build/ and *.egg-info next to the sources: build from a copy.
+    source = tmp_path_factory.mktemp("source") / "workerkit"
+    ignore = shutil.ignore_patterns(
+        ".venv", ".git", "build", "*.egg-info", "__pycache__", ".*cache"
+    )
+    shutil.copytree(ROOT, source, ignore=ignore, symlinks=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
         check=True,
         capture_output=True,
         timeout=300,

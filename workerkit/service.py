@@ -50,10 +50,13 @@ class JobService(QObject):
         max_threads: int | None = None,
         shadow_log: Path | None = None,
         shadow_candidate: CandidateFactory | None = None,
+        stack_classes: Mapping[str, type[Backend]] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.app = app
+        # A stack name's Backend class, when not the built-in one (a test's broken stack).
+        self._stack_classes = dict(stack_classes or {})
         self.max_threads = max_threads
         self._flags = _initial_flags(app, backends, flags)
         self._stacks: dict[str, Backend] = {}
@@ -166,7 +169,8 @@ class JobService(QObject):
         """Return the backend of the stack called ``name``, creating it on first use."""
         name = check_stack(name)
         if name not in self._stacks:
-            backend = backend_class(name)(self.app, self.max_threads, self)
+            cls = self._stack_classes.get(name) or backend_class(name)
+            backend = cls(self.app, self.max_threads, self)
             self._stacks[name] = self._connect(backend)
         return self._stacks[name]
 

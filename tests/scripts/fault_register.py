@@ -25,7 +25,7 @@ from workerkit.imagelib.domain.results import RegistrationResult
 from workerkit.imagelib.domain.scanner import display_path
 from workerkit.imagelib.domain.store import ImageStore, StoreError
 from workerkit.imagelib.service import WorkerService
-from workerkit.waiting import wait_for_job
+from workerkit.imagelib.waiting import wait_for_job
 
 
 def main() -> int:

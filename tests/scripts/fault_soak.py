@@ -25,7 +25,7 @@ from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import SearchResult
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.service import WorkerService
-from workerkit.waiting import wait_for_job
+from workerkit.imagelib.waiting import wait_for_job
 
 KINDS = ("registration", "search", "thumbnail", "annotation")
 ANNOTATED = 16

@@ -19,7 +19,7 @@ from workerkit.imagelib.domain.results import (
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.kinds import Kind
 from workerkit.imagelib.service import WorkerService
-from workerkit.waiting import JobOutcome, wait_for_job
+from workerkit.imagelib.waiting import JobOutcome, wait_for_job
 
 __all__ = ["PipelineReport", "run_pipeline"]
 

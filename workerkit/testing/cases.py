@@ -7,13 +7,17 @@ checks; the docstring says which breakage makes it fail.
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
+from PySide6 import QtGui
 from PySide6.QtCore import QObject
 
-from workerkit.testing.harness import QUIET_MS, Harness, os_threads
+from workerkit.testing.harness import QUIET_MS, Harness
+from workerkit.testing.threads import qt_threads
 
 if TYPE_CHECKING:
     from workerkit.testing.contract import Contract
@@ -110,6 +114,20 @@ class ContractSuite:
         off = [f"{e.name} on {e.thread.name}" for e in h.log.of(job_id) if not e.on_gui_thread]
         assert not off, f"events off the GUI thread: {off}"
 
+    def test_contract_no_pixmap_made_off_the_gui_thread(
+        self, contract_harness: Harness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """No QPixmap is made off the GUI thread while a job runs (QPixmap is a GUI-thread class).
+
+        Fails on a worker or a stack that makes QPixmaps in a pool or QThread.
+        """
+        h = contract_harness
+        makers = record_pixmaps(monkeypatch)
+        job_id = h.start("quick")
+        h.wait_terminal(job_id)
+        off = sorted({thread.name for thread in makers if thread is not threading.main_thread()})
+        assert not off, f"QPixmaps made on {off}"
+
     def test_contract_latest_wins_delivers_only_the_newest(self, contract_harness: Harness) -> None:
         """For a latest-wins kind, a new job supersedes the running one, which never delivers.
 
@@ -137,11 +155,11 @@ class ContractSuite:
         Fails on a thread per job, or on jobs lost or doubled under load.
         """
         h = contract_harness
-        baseline, peak = os_threads(), [0]
+        baseline, peak = qt_threads(), [0]
         jobs = [h.start("quick") for _ in range(4 * h.contract.max_threads)]
 
         def sample() -> None:
-            peak[0] = max(peak[0], os_threads())
+            peak[0] = max(peak[0], qt_threads())
 
         h.spin_sampling(
             lambda: all(h.log.terminal(j) for j in jobs), sample, h.contract.terminal_timeout_s
@@ -182,8 +200,8 @@ class ContractSuite:
         h.wait_terminal(first)
         h.spin(QUIET_MS)
         h.settle()
-        backend = h.service.stack(h.stack)
-        objects, threads = _objects(backend), os_threads()
+        backend = h.service.stack(h.backend_name)
+        objects, threads = _objects(backend), qt_threads()
         jobs = [h.start("quick") for _ in range(3)]
         for job_id in jobs:
             h.wait_terminal(job_id)
@@ -192,7 +210,34 @@ class ContractSuite:
         h.settle()
         assert h.log.all_finished >= 2, f"all_jobs_finished sent {h.log.all_finished} times"
         assert _objects(backend) <= objects, "per-job QObjects outlived their jobs"
-        assert os_threads() <= threads + h.contract.max_threads + THREAD_SLACK
+        assert qt_threads() <= threads + h.contract.max_threads + THREAD_SLACK
+
+
+def record_pixmaps(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """Put a QPixmap that notes its making thread in every loaded module that uses QPixmap."""
+    makers: list[threading.Thread] = []
+    # Bound here: this module's own QPixmap name is replaced too, as the loop runs.
+    original = QtGui.QPixmap
+
+    class RecordingPixmap(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any) -> None:
+            makers.append(threading.current_thread())
+            super().__init__(*args)
+
+        @staticmethod
+        def fromImage(*args: Any) -> QtGui.QPixmap:
+            makers.append(threading.current_thread())
+            return original.fromImage(*args)
+
+        @staticmethod
+        def fromImageReader(*args: Any) -> QtGui.QPixmap:
+            makers.append(threading.current_thread())
+            return original.fromImageReader(*args)
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("PySide6") and getattr(module, "QPixmap", None) is original:
+            monkeypatch.setattr(module, "QPixmap", RecordingPixmap)
+    return makers
 
 
 def _objects(backend: QObject) -> int:

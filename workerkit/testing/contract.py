@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import pytest
 
     from workerkit.app import App
+    from workerkit.backend import Backend
 
 __all__ = ["STACKS", "Contract", "Sample", "SampleSource", "call"]
 
@@ -52,6 +53,9 @@ class Contract:
     quick: Mapping[str, SampleSource]
     long: Mapping[str, SampleSource]
     stacks: tuple[str, ...] = STACKS
+    # Further stacks to run the cases on, by label: a Backend class standing in for the
+    # simplified stack (used to check that the cases catch a broken stack).
+    backends: Mapping[str, type[Backend]] = field(default_factory=dict)
     legacy_long: Mapping[str, SampleSource] = field(default_factory=dict)
     max_threads: int = 2
     long_step_s: float = 1.0
@@ -72,6 +76,11 @@ class Contract:
                     f"{', '.join(map(str, missing))}; add one per declared kind, e.g. "
                     f"{role}={{'{missing[0]}': call(...)}}."
                 )
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Return every stack label the cases run on: the stacks, then the extra backends."""
+        return (*self.stacks, *self.backends)
 
     def sample(
         self, kind: str, role: Literal["quick", "long"], request: Any, stack: str = ""

@@ -2,47 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import psutil
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
 from workerkit.service import JobService
 from workerkit.testing.recorder import EventLog
-from workerkit.tools.benchmarks.probes import qthreads_alive
+from workerkit.testing.threads import qt_threads, qthreads_alive
 
 if TYPE_CHECKING:
     from workerkit.kind import WorkerKind
     from workerkit.testing.contract import Contract
 
-__all__ = ["QUIET_MS", "Harness", "os_threads"]
+__all__ = ["QUIET_MS", "Harness", "qt_threads"]
 
 # After a terminal event, this long without a further event of the job counts as "never".
 QUIET_MS = 250
-
-
-def os_threads() -> int:
-    """Return how many threads Qt started in this process (QThreads and pool threads).
-
-    Qt names the threads it starts; threads that Python code starts (a test's HTTP
-    server, a resolver) keep the process's name and are not counted. Elsewhere than
-    Linux, every thread counts.
-    """
-    tasks = Path("/proc/self/task")
-    if not tasks.is_dir():
-        return int(psutil.Process().num_threads())
-    main = _comm(tasks / str(threading.main_thread().native_id))
-    return sum(1 for task in tasks.iterdir() if _comm(task) not in (main, None))
-
-
-def _comm(task: Path) -> str | None:
-    try:
-        return (task / "comm").read_text().strip()
-    except OSError:  # the thread ended while we looked
-        return None
 
 
 class Harness:
@@ -59,12 +36,16 @@ class Harness:
     ) -> None:
         self.contract, self.stack, self.request, self.qtbot = contract, stack, request, qtbot
         self.kind: WorkerKind = contract.app.kind(kind)
-        backends = {str(name): stack for name in contract.app.names}
+        extra = contract.backends.get(stack)
+        # An extra backend stands in for the simplified stack under its own label.
+        route = "simplified" if extra is not None else stack
+        self.backend_name = route
         self.service = JobService(
             contract.app,
-            backends=backends,
+            backends={str(name): route for name in contract.app.names},
             max_threads=contract.max_threads,
             shadow_log=workdir / "shadow.jsonl",
+            stack_classes={route: extra} if extra is not None else None,
         )
         self.log = EventLog(self.service)
 

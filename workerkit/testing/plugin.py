@@ -44,7 +44,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     params = [
         pytest.param(str(kind), stack, marks=pytest.mark.workerkit_contract(str(kind), stack))
         for kind in contract.app.names
-        for stack in contract.stacks
+        for stack in contract.labels
     ]
     ids = [f"{p.values[0]}-{p.values[1]}" for p in params]
     metafunc.parametrize(("contract_kind", "contract_stack"), params, ids=ids)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
+
 if TYPE_CHECKING:
     from workerkit.service import JobService
 
@@ -55,8 +57,10 @@ class EventLog:
         self.events: list[Event] = []
         self.counts: list[int] = []
         self.all_finished = 0
+        # Direct: a plain callable connected from the GUI thread would otherwise be queued
+        # to it, hiding the thread the service really emitted on.
         for name in JOB_SIGNALS:
-            getattr(service, name).connect(self._recorder(name))
+            getattr(service, name).connect(self._recorder(name), Qt.ConnectionType.DirectConnection)
         service.active_count_changed.connect(self.counts.append)
         service.all_jobs_finished.connect(self._on_all_finished)
 

@@ -1,5 +1,8 @@
 """Draw the comparison as a PNG: one ratio bar per row on a log scale around the 1x line.
 
+A row with a peer ratio (simplified against superqt) gets a second bar beneath,
+in the peer's colours.
+
 Drawn with QPainter on a QImage, so it needs no plotting library and works
 with the offscreen platform.
 """
@@ -30,18 +33,23 @@ _MARGIN = 24
 
 _BETTER = "#2e8b57"
 _WORSE = "#c0392b"
+_PEER_BETTER = "#2f6db5"
+_PEER_WORSE = "#e08a1e"
 _GRID = "#d9d9d9"
 _TEXT = "#202020"
 _MUTED = "#6b6b6b"
 
 
-def render_chart(rows: Sequence[Row], path: Path, *, title: str, subtitle: str) -> Path:
-    """Draw the rows that have a ratio into a PNG at ``path`` and return it."""
+def render_chart(
+    rows: Sequence[Row], path: Path, *, title: str, subtitle: str, peer: str = "superqt"
+) -> Path:
+    """Draw the rows that have a ratio into a PNG at ``path``; ``peer`` names the peer bars."""
     _ensure_gui_application()
 
-    shown = [row for row in rows if row.ratio is not None]
+    shown = [row for row in rows if row.ratio is not None or row.peer_ratio is not None]
     groups = list(dict.fromkeys(row.worker for row in shown))
-    height = _HEADER_H + len(groups) * _GROUP_H + len(shown) * _ROW_H + _FOOTER_H
+    bars = sum(_bars(row) for row in shown)
+    height = _HEADER_H + len(groups) * _GROUP_H + bars * _ROW_H + _FOOTER_H
     image = QImage(_WIDTH, max(height, 200), QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
     painter = QPainter(image)
@@ -53,8 +61,9 @@ def render_chart(rows: Sequence[Row], path: Path, *, title: str, subtitle: str) 
         top: float = _HEADER_H
         _draw_grid(painter, scale, top, height - _FOOTER_H)
         for group in groups:
-            top = _draw_group(painter, scale, group, [r for r in shown if r.worker == group], top)
-        _draw_footer(painter, height)
+            members = [r for r in shown if r.worker == group]
+            top = _draw_group(painter, scale, group, members, top, peer)
+        _draw_footer(painter, height, peer if any(r.peer_ratio for r in shown) else None)
     finally:
         # A QPainter left active on a QImage corrupts the image when both are freed.
         painter.end()
@@ -73,7 +82,7 @@ class _LogScale:
     """Map ratios to x positions on a log scale that always shows 1x."""
 
     def __init__(self, rows: Sequence[Row]) -> None:
-        ratios = [row.ratio for row in rows if row.ratio]
+        ratios = [r for row in rows for r in (row.ratio, row.peer_ratio) if r]
         low = min([0.5, *ratios])
         high = max([2.0, *ratios])
         self.low = 10 ** math.floor(math.log10(low))
@@ -126,8 +135,13 @@ def _draw_grid(p: QPainter, scale: _LogScale, top: float, bottom: float) -> None
     p.drawText(QRectF(_WIDTH - _RIGHT_W + 80, top - 24, 240, 16), left, "issue target, this run")
 
 
+def _bars(row: Row) -> int:
+    """Return how many bars ``row`` gets: its ratio's and its peer ratio's."""
+    return (row.ratio is not None) + (row.peer_ratio is not None)
+
+
 def _draw_group(
-    p: QPainter, scale: _LogScale, worker: str, rows: Sequence[Row], top: float
+    p: QPainter, scale: _LogScale, worker: str, rows: Sequence[Row], top: float, peer: str
 ) -> float:
 
     font = QFont()
@@ -139,29 +153,43 @@ def _draw_group(
     p.drawText(QRectF(_MARGIN, top + 4, _LABEL_W, _GROUP_H - 4), left, worker)
     top += _GROUP_H
     for row in rows:
-        _draw_row(p, scale, row, top)
-        top += _ROW_H
+        if row.ratio is not None:
+            _draw_row(p, scale, row, top)
+            top += _ROW_H
+        if row.peer_ratio is not None:
+            label = f"{row.metric}: vs {peer}" if row.ratio is None else f"vs {peer}"
+            _draw_bar(p, scale, label, row.peer_ratio, top, peer=True)
+            top += _ROW_H
     return top
+
+
+def _draw_bar(
+    p: QPainter, scale: _LogScale, label: str, value: float, top: float, *, peer: bool = False
+) -> None:
+    """Draw one labelled ratio bar from the 1x line; a peer's is indented, in its colours."""
+    font = QFont()
+    font.setPixelSize(13)
+    p.setFont(font)
+    p.setPen(QColor(_MUTED if peer else _TEXT))
+    left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    indent = _MARGIN + (34 if peer else 14)
+    p.drawText(QRectF(indent, top, _LABEL_W - indent - 10, _ROW_H), left, label)
+    one, end = scale.x(1.0), scale.x(value)
+    better, worse = (_PEER_BETTER, _PEER_WORSE) if peer else (_BETTER, _WORSE)
+    colour = QColor(better if value >= 1 else worse)
+    p.fillRect(QRectF(min(one, end), top + 5, max(abs(end - one), 2.0), _ROW_H - 10), colour)
+    text_x = max(one, end) + 6 if value >= 1 else min(one, end) - 66
+    p.setPen(QColor(_TEXT))
+    p.drawText(QRectF(text_x, top, 60, _ROW_H), left if value >= 1 else right, _ratio_text(value))
 
 
 def _draw_row(p: QPainter, scale: _LogScale, row: Row, top: float) -> None:
 
     assert row.ratio is not None
-    font = QFont()
-    font.setPixelSize(13)
-    p.setFont(font)
-    p.setPen(QColor(_TEXT))
+    _draw_bar(p, scale, row.metric, row.ratio, top)
     left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-    right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-    label = row.metric
-    p.drawText(QRectF(_MARGIN + 14, top, _LABEL_W - _MARGIN - 24, _ROW_H), left, label)
-    one, end = scale.x(1.0), scale.x(row.ratio)
-    colour = QColor(_BETTER if row.ratio >= 1 else _WORSE)
-    p.fillRect(QRectF(min(one, end), top + 5, max(abs(end - one), 2.0), _ROW_H - 10), colour)
-    text_x = max(one, end) + 6 if row.ratio >= 1 else min(one, end) - 66
-    align = left if row.ratio >= 1 else right
-    p.setPen(QColor(_TEXT))
-    p.drawText(QRectF(text_x, top, 60, _ROW_H), align, _ratio_text(row.ratio))
+    font = QFont()
     verdict = (
         None if row.met is None else {True: ("met", _BETTER), False: ("missed", _WORSE)}[row.met]
     )
@@ -176,7 +204,7 @@ def _draw_row(p: QPainter, scale: _LogScale, row: Row, top: float) -> None:
         p.drawText(box, left, text)
 
 
-def _draw_footer(p: QPainter, height: int) -> None:
+def _draw_footer(p: QPainter, height: int, peer: str | None) -> None:
 
     font = QFont()
     font.setPixelSize(13)
@@ -187,7 +215,16 @@ def _draw_footer(p: QPainter, height: int) -> None:
         "(higher-is-better), on a log scale: right of the 1x line the simplified stack is better."
     )
     left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-    p.drawText(QRectF(_MARGIN, height - _FOOTER_H + 12, _WIDTH - 2 * _MARGIN, 32), left, text)
+    width = _WIDTH - 2 * _MARGIN
+    if peer is None:
+        p.drawText(QRectF(_MARGIN, height - _FOOTER_H + 12, width, 32), left, text)
+        return
+    p.drawText(QRectF(_MARGIN, height - _FOOTER_H + 6, width, 22), left, text)
+    versus = (
+        f"Blue (better) and orange (worse) bars: the simplified stack against {peer}'s "
+        "create_worker doing the same work (peer/simplified, or simplified/peer)."
+    )
+    p.drawText(QRectF(_MARGIN, height - _FOOTER_H + 28, width, 22), left, versus)
 
 
 def _ratio_text(value: float) -> str:

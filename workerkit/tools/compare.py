@@ -3,7 +3,9 @@
 Each (workload, stack) runs in its own process under a watchdog, so a hang or
 a crash of a stack is reported as an outcome instead of stopping the run. The
 result is a table on stdout, compare.json (schema version 1), compare.md and
-compare.png in the output folder.
+compare.png in the output folder. With superqt installed (``workerkit[peers]``), the
+plumbing and thumbnail workloads also run as a superqt user writes them, and each
+of their rows carries that peer's value and the simplified/peer ratio.
 
 The app (``--app``, ``WORKERKIT_APP``, or ``[tool.workerkit] app`` in workerkit.toml
 or pyproject.toml) decides what runs: for the image library, the default, every
@@ -35,14 +37,24 @@ from workerkit.tools.benchmarks.apps import (
     load_target,
     select_workers,
 )
-from workerkit.tools.benchmarks.plan import WORKERS, Sizes, sizes_for
+from workerkit.tools.benchmarks.plan import (
+    PEER_LIBRARY,
+    PEER_WORKLOADS,
+    WORKERS,
+    WORKLOADS,
+    Sizes,
+    peer_version,
+    sizes_for,
+)
 from workerkit.tools.benchmarks.rows import Outcome, Row, Runs, stacks_with_failures
 
 if TYPE_CHECKING:
+    from workerkit.tools.benchmarks.campaign import PlannedRun
     from workerkit.tools.benchmarks.data import Dataset
 
 __all__ = [
     "REPORT_VERSION",
+    "Peer",
     "Regression",
     "Report",
     "add_arguments",
@@ -62,6 +74,42 @@ REGRESSION_DROP = 0.20
 
 
 @dataclass(frozen=True, slots=True)
+class Peer:
+    """The library measured in the peer column, and its version (None: not installed)."""
+
+    version: str | None
+    library: str = PEER_LIBRARY
+
+    @property
+    def installed(self) -> bool:
+        """Return True when the peer could be imported, so its workloads ran."""
+        return self.version is not None
+
+    @property
+    def label(self) -> str:
+        """Return e.g. "peer (superqt 0.9.0)" or "peer (superqt): not installed"."""
+        if self.version is None:
+            return f"peer ({self.library}): not installed"
+        return f"peer ({self.library} {self.version})"
+
+    def legend(self) -> str:
+        """Return the sentence that explains the peer columns."""
+        if self.version is None:
+            return (
+                f"{self.label}; `pip install 'workerkit[peers]'` to measure "
+                f"{self.library}'s create_worker in the peer column."
+            )
+        return (
+            f"{self.label}: create_worker on QThreadPool.globalInstance() doing the same work; "
+            "peer ratio > 1 means the simplified stack is better than the peer."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the peer in the report's JSON schema."""
+        return {"library": self.library, "version": self.version}
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything one comparison run found, in the shape of compare.json."""
 
@@ -72,6 +120,8 @@ class Report:
     rows: list[Row]
     outcomes: list[Outcome]
     version: int = REPORT_VERSION
+    # None when no selected worker has a peer workload; else superqt's status.
+    peer: Peer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report in the JSON schema (version 1)."""
@@ -83,6 +133,7 @@ class Report:
             "library": self.library,
             "rows": [row.to_dict() for row in self.rows],
             "outcomes": [outcome.to_dict() for outcome in self.outcomes],
+            "peer": self.peer.to_dict() if self.peer is not None else None,
         }
 
 
@@ -183,12 +234,12 @@ def run_compare(args: argparse.Namespace) -> int:
     report, runs_log, notes = _measure(selection, sizes, args.library, args.quick)
     regressions = find_regressions(report.rows, baseline) if baseline is not None else []
     _say("")
-    _say(format_table(report.rows, baseline, regressions))
+    _say(format_table(report.rows, baseline, regressions, report.peer))
     _say("")
     for outcome in report.outcomes:
         if outcome.hangs or outcome.crashes:
             _say(f"{outcome.stack}: {outcome.worker}: {outcome.note}")
-    method = [*_method(sizes, selection), *notes]
+    method = [*_method(sizes, selection, report.peer), *notes]
     _write_outputs(report, regressions, baseline, paths, runs_log, method, _app_line(selection))
     elapsed = time.perf_counter() - began
     _say(f"\nwrote {paths.json}, {paths.markdown}, {paths.chart} in {elapsed:.0f} s")
@@ -206,14 +257,15 @@ def _select(args: argparse.Namespace) -> _Selection:
 def _measure(
     selection: _Selection, sizes: Sizes, library: Path | None, quick: bool
 ) -> tuple[Report, list[dict[str, Any]], list[str]]:
-    from workerkit.tools.benchmarks.campaign import plan_kind_runs, plan_runs, run_campaign
+    from workerkit.tools.benchmarks.campaign import run_campaign
     from workerkit.tools.benchmarks.rows import build_kind_rows, build_outcomes
 
     dataset = _dataset(sizes, library) if selection.builtin else None
+    peer = _peer(selection.builtin)
     with tempfile.TemporaryDirectory(prefix="workerkit-compare-") as scratch:
         work = Path(scratch)
         dataset_path = dataset.write(work / "dataset.json") if dataset is not None else None
-        planned = plan_runs(selection.builtin, sizes) + plan_kind_runs(selection.kinds, sizes)
+        planned = _plan(selection, sizes, peer)
         _say(f"running {len(planned)} processes, each under a watchdog")
         runs = run_campaign(planned, dataset_path, work, sizes, _say, selection.target)
     report = Report(
@@ -223,6 +275,7 @@ def _measure(
         library=str(dataset.library) if dataset is not None else "",
         rows=[*_builtin_rows(runs, selection, sizes), *build_kind_rows(runs, selection.kinds)],
         outcomes=build_outcomes(runs),
+        peer=peer,
     )
     runs_log = [
         {
@@ -248,6 +301,24 @@ def _dataset(sizes: Sizes, library: Path | None) -> Dataset:
     from workerkit.tools.benchmarks.data import prepare_dataset
 
     return prepare_dataset(sizes, library=library, log=lambda line: _say(f"  {line}"))
+
+
+def _plan(selection: _Selection, sizes: Sizes, peer: Peer | None) -> list[PlannedRun]:
+    """Return the built-in workers' runs, the peer's among them if installed, then the kinds'."""
+    from workerkit.tools.benchmarks.campaign import plan_kind_runs, plan_runs
+
+    if peer is not None and not peer.installed:
+        _say(f"{peer.label}, so its runs are skipped")
+    with_peer = peer is not None and peer.installed
+    planned = plan_runs(selection.builtin, sizes, peer=with_peer)
+    return planned + plan_kind_runs(selection.kinds, sizes)
+
+
+def _peer(workers: Sequence[str]) -> Peer | None:
+    """Return superqt's status if a worker has a peer workload, else None."""
+    if not any(PEER_WORKLOADS.intersection(WORKLOADS[w]) for w in workers):
+        return None
+    return Peer(peer_version())
 
 
 def _builtin_rows(runs: Runs, selection: _Selection, sizes: Sizes) -> list[Row]:
@@ -325,14 +396,13 @@ def format_table(
     rows: Sequence[Row],
     baseline: Sequence[Row] | None = None,
     regressions: Sequence[Regression] = (),
+    peer: Peer | None = None,
 ) -> str:
-    """Return the rows as an aligned text table; with a baseline, add its ratios."""
-    header = ["worker", "metric", "unit", "legacy", "simplified", "ratio", "floor", "target", "met"]
-    if baseline is not None:
-        header.append("baseline")
-    lines = [header] + [_cells(row, baseline, regressions) for row in rows]
+    """Return the rows as an aligned text table; add a baseline's ratios, the peer's columns."""
+    header = _header(baseline, peer)
+    lines = [header] + [_cells(row, baseline, regressions, peer) for row in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    numeric = {3, 4, 5, 6}
+    numeric = {3, 4, 5, 6, *((7, 8) if peer is not None else ())}
     rendered = [
         "  ".join(
             cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
@@ -341,11 +411,26 @@ def format_table(
         for line in lines
     ]
     rendered.insert(1, "  ".join("-" * w for w in widths))
+    if peer is not None:
+        rendered += ["", peer.legend()]
     return "\n".join(rendered)
 
 
+def _header(baseline: Sequence[Row] | None, peer: Peer | None) -> list[str]:
+    """Return the column names: the peer's two after the floor, the baseline's last."""
+    return [
+        "worker", "metric", "unit", "legacy", "simplified", "ratio", "floor",
+        *(["peer", "peer ratio"] if peer is not None else []),
+        "target", "met",
+        *(["baseline"] if baseline is not None else []),
+    ]  # fmt: skip
+
+
 def _cells(
-    row: Row, baseline: Sequence[Row] | None, regressions: Sequence[Regression]
+    row: Row,
+    baseline: Sequence[Row] | None,
+    regressions: Sequence[Regression],
+    peer: Peer | None = None,
 ) -> list[str]:
     cells = [
         row.worker,
@@ -355,6 +440,7 @@ def _cells(
         format_value(row.simplified),
         format_ratio(row.ratio),
         format_value(row.floor),
+        *([format_value(row.peer), format_ratio(row.peer_ratio)] if peer is not None else []),
         row.target or "-",
         {True: "yes", False: "NO", None: "-"}[row.met],
     ]
@@ -415,8 +501,9 @@ def to_markdown(
         else "- library: none (no image workload ran)",
         "- ratio > 1 means the simplified stack is better (legacy/simplified when lower is "
         "better, simplified/legacy when higher is better).",
+        *([f"- {report.peer.legend()}"] if report.peer is not None else []),
         "",
-        _markdown_table(report.rows, baseline, regressions),
+        _markdown_table(report.rows, baseline, regressions, report.peer),
         "",
         "## Outcomes",
         "",
@@ -438,12 +525,13 @@ def to_markdown(
 
 
 def _markdown_table(
-    rows: Sequence[Row], baseline: Sequence[Row] | None, regressions: Sequence[Regression]
+    rows: Sequence[Row],
+    baseline: Sequence[Row] | None,
+    regressions: Sequence[Regression],
+    peer: Peer | None,
 ) -> str:
-    header = ["worker", "metric", "unit", "legacy", "simplified", "ratio", "floor", "target", "met"]
-    if baseline is not None:
-        header.append("baseline")
-    body = [_cells(row, baseline, regressions) for row in rows]
+    header = _header(baseline, peer)
+    body = [_cells(row, baseline, regressions, peer) for row in rows]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += [
         "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |" for cells in body
@@ -451,13 +539,27 @@ def _markdown_table(
     return "\n".join(lines)
 
 
-def _method(sizes: Sizes, selection: _Selection) -> list[str]:
+def _method(sizes: Sizes, selection: _Selection, peer: Peer | None) -> list[str]:
     lines = [_GENERAL_METHOD, ""]
     if selection.target.is_image_library:
         lines += [_plumbing_method(sizes), *_image_method(sizes)]
     elif selection.builtin:
         lines.append(_plumbing_method(sizes))
+    if peer is not None and peer.installed:
+        lines.append(_PEER_METHOD)
     return lines + [_kind_method(kind) for kind in selection.kinds]
+
+
+_PEER_METHOD = (
+    "- peer: the round trip, the burst and the thumbnails written as a superqt user writes "
+    "them, in their own process: each job is `create_worker(func, *args, _connect=...)` on "
+    "QThreadPool.globalInstance(), its `returned` (burst: `finished`) signal handled by a "
+    "GUI-thread slot. Round trip: `store.search(SearchConditions(limit=1))`, the next worker "
+    "created from the event loop once the previous result was handled (superqt defers a "
+    "start made inside a running event loop by a 1 ms timer). Burst: workers scanning an "
+    "empty folder, all created at once. Thumbnails: one worker per image decoding a QImage "
+    "(decode_thumbnail), the slot making its QPixmap on the GUI thread."
+)
 
 
 _GENERAL_METHOD = (
@@ -539,14 +641,18 @@ def _write_outputs(
     markdown = to_markdown(report, regressions, baseline, method, app)
     paths.markdown.write_text(markdown, encoding="utf-8")
     machine = report.machine
+    peer = report.peer
+    versus = f"legacy and {peer.library}" if peer is not None and peer.installed else "legacy"
     render_chart(
         report.rows,
         paths.chart,
-        title="workerkit compare: simplified vs legacy (ratio > 1: simplified better)",
+        title=f"workerkit compare: simplified vs {versus} (ratio > 1: simplified better)",
         subtitle=(
             f"{report.created}, {'quick' if report.quick else 'full'} run, {machine['cpus']} CPUs, "
             f"Python {machine['python']}, PySide6 {machine['pyside6']}"
+            + (f"; {peer.label}" if peer is not None else "")
         ),
+        peer=peer.library if peer is not None else PEER_LIBRARY,
     )
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workerkit.imagelib.domain.failures import FileFailure
+
 if TYPE_CHECKING:
     from PySide6.QtGui import QPixmap
 
@@ -20,14 +22,6 @@ __all__ = [
     "SearchResult",
     "ThumbnailResult",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class FileFailure:
-    """Name one file a job could not handle, and why."""
-
-    path: Path
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workerkit.imagelib.domain.results import FileFailure
+from workerkit.imagelib.domain.failures import FileFailure
 
 __all__ = ["IMAGE_EXTENSIONS", "Scan", "ScanError", "display_path", "scan_images", "scan_library"]
 

@@ -11,6 +11,8 @@ from workerkit.tools.benchmarks.apps import AppTarget, KindWorkload
 from workerkit.tools.benchmarks.plan import (
     FLOOR,
     MEASURED_FLOORS,
+    PEER,
+    PEER_WORKLOADS,
     STACKS,
     WORKLOADS,
     Sizes,
@@ -36,14 +38,24 @@ class PlannedRun:
     size: int | None = None
 
 
-def plan_runs(workers: Sequence[str], sizes: Sizes) -> list[PlannedRun]:
-    """Return the runs for ``workers``: per workload, run 1 of every stack, then run 2..."""
+def plan_runs(workers: Sequence[str], sizes: Sizes, *, peer: bool = False) -> list[PlannedRun]:
+    """Return the runs for ``workers``: per workload, run 1 of every stack, then run 2...
+
+    With ``peer`` (superqt is importable), the peer workloads also run on the "peer" stack.
+    """
     planned: list[PlannedRun] = []
     for worker in workers:
         for workload in WORKLOADS[worker]:
-            stacks = (*STACKS, FLOOR) if workload in MEASURED_FLOORS else STACKS
+            stacks = _stacks(workload, peer=peer)
             planned += _alternating(worker, workload, stacks, runs_for(workload, sizes))
     return planned
+
+
+def _stacks(workload: str, *, peer: bool) -> tuple[str, ...]:
+    """Return the stacks ``workload`` runs on: both, then its floor and its peer if any."""
+    floor = (FLOOR,) if workload in MEASURED_FLOORS else ()
+    peers = (PEER,) if peer and workload in PEER_WORKLOADS else ()
+    return (*STACKS, *floor, *peers)
 
 
 def plan_kind_runs(kinds: Sequence[KindWorkload], sizes: Sizes) -> list[PlannedRun]:

@@ -29,7 +29,11 @@ _SETTLE_S = {"sqlite": 0.3, "http": 0.2, "loop": 0.1}
 
 
 def cancel_sqlite(data: Dataset, stack: str, work: Path, cleanup: ExitStack) -> Metrics:
-    """Cancel a search while SQLite runs a caption query of over a second."""
+    """Cancel a search while SQLite runs a caption query of seconds (``Dataset.slow_db``).
+
+    It is the store's own search, one statement of some 10^8 VM steps over a few MB: the
+    legacy stack can only cancel around it, the simplified one interrupts it between steps.
+    """
     bench = open_bench(cleanup, ImageStore(data.slow_db), stack)
     warm_up(bench, work)
     progress = _ProgressSeen(bench)

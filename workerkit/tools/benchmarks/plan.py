@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from typing import Any
 
 __all__ = [
@@ -11,12 +13,16 @@ __all__ = [
     "FLOOR",
     "FULL",
     "MEASURED_FLOORS",
+    "PEER",
+    "PEER_LIBRARY",
+    "PEER_WORKLOADS",
     "QUICK",
     "STACKS",
     "WORKERS",
     "WORKLOADS",
     "Sizes",
     "parse_workers",
+    "peer_version",
     "runs_for",
     "sizes_for",
     "split_names",
@@ -116,6 +122,10 @@ WORKLOADS: dict[str, tuple[str, ...]] = {
 }
 # Workloads with a floor measured by running it as the "floor" stack.
 MEASURED_FLOORS = frozenset({"roundtrip", "thumbnail"})
+# Workloads also written as a superqt user would (benchmarks/peers.py), run as the "peer" stack.
+PEER = "peer"
+PEER_LIBRARY = "superqt"
+PEER_WORKLOADS = frozenset({"roundtrip", "burst", "thumbnail"})
 _SLOW = frozenset({"registration", "annotation"})
 
 
@@ -136,6 +146,20 @@ def runs_for(workload: str, sizes: Sizes) -> int:
     if workload.startswith("cancel-"):
         return sizes.cancel_runs
     return sizes.slow_runs if workload in _SLOW else sizes.runs
+
+
+def peer_version() -> str | None:
+    """Return the version of superqt if its workers can be imported, else None."""
+    # PySide6 first: superqt (through qtpy) then binds to it, never to another binding.
+    importlib.import_module("PySide6.QtCore")
+    try:
+        importlib.import_module(f"{PEER_LIBRARY}.utils")
+    except ImportError:
+        return None
+    try:
+        return metadata.version(PEER_LIBRARY)
+    except metadata.PackageNotFoundError:
+        return "of unknown version"
 
 
 def parse_workers(text: str, known: Sequence[str] = WORKERS) -> tuple[str, ...]:

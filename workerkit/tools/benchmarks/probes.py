@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import psutil
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 
 from workerkit.imagelib.service import WorkerService
+from workerkit.testing.threads import qthreads_alive
 from workerkit.tools.benchmarks.stats import percentile
 
 __all__ = ["HEARTBEAT_MS", "Heartbeat", "SignalCounter", "qthreads_alive"]
 
 HEARTBEAT_MS = 5
 _MB = 1024 * 1024
-
-
-def qthreads_alive() -> int:
-    """Count this process's OS threads that Qt named "QThread" (one per legacy job); Linux only."""
-    tasks = Path("/proc/self/task")
-    if not tasks.is_dir():
-        return 0
-    count = 0
-    for task in tasks.iterdir():
-        try:
-            count += (task / "comm").read_text().strip() == "QThread"
-        except OSError:  # the thread ended while we looked
-            continue
-    return count
 
 
 class Heartbeat(QObject):

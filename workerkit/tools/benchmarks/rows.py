@@ -1,7 +1,9 @@
-"""Turn the runs' metrics into report rows: legacy, simplified, floor, ratio, target, met.
+"""Turn the runs' metrics into report rows: legacy, simplified, floor, ratio, target, met, peer.
 
 A ratio above 1 always means the simplified stack did better: legacy/simplified
-for lower-is-better metrics, simplified/legacy for higher-is-better ones.
+for lower-is-better metrics, simplified/legacy for higher-is-better ones. The peer
+(superqt's create_worker, benchmarks/peers.py) gets its own ratio by the same rule,
+on the rows of the workloads it runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Literal
 
 from workerkit.tools.benchmarks.apps import JOB_ENDS, KindWorkload, is_kind_workload
 from workerkit.tools.benchmarks.campaign import PlannedRun
-from workerkit.tools.benchmarks.plan import FLOOR, Sizes
+from workerkit.tools.benchmarks.plan import FLOOR, PEER, PEER_WORKLOADS, Sizes
 from workerkit.tools.benchmarks.runner import RunResult
 from workerkit.tools.benchmarks.stats import percentile
 
@@ -48,7 +50,11 @@ _KIND_METRICS: tuple[tuple[str, str, str, Better], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One metric of one worker on both stacks, with its floor, ratio and target."""
+    """One metric of one worker on both stacks, with its floor, ratio, target and peer.
+
+    ``peer`` is superqt's value and ``peer_ratio`` simplified against it (> 1: the
+    simplified stack is better); both are None outside the peer workloads.
+    """
 
     worker: str
     metric: str
@@ -60,6 +66,8 @@ class Row:
     better: Better
     target: str | None
     met: bool | None
+    peer: float | None = None
+    peer_ratio: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the row in the report's JSON schema."""
@@ -90,7 +98,7 @@ class Outcome:
 
 
 def ratio(legacy: float | None, simplified: float | None, better: Better) -> float | None:
-    """Return how many times better the simplified value is; None when it cannot be told."""
+    """Return how many times better ``simplified`` is than ``legacy`` (or the peer); or None."""
     if legacy is None or simplified is None:
         return None
     numerator, denominator = (legacy, simplified) if better == "lower" else (simplified, legacy)
@@ -311,9 +319,14 @@ def _row(table: _Table, spec: _Spec, computed_floor: float | None = None) -> Row
         floor = None
     r = ratio(legacy, simplified, spec.better)
     met = spec.check(legacy, simplified, floor, r) if spec.check is not None else None
+    peer = (
+        table.value(spec.workload, PEER, spec.key, spec.how)
+        if spec.workload in PEER_WORKLOADS
+        else None
+    )
     return Row(
         spec.worker, spec.metric, spec.unit, legacy, simplified, floor, r, spec.better,
-        spec.target, met,
+        spec.target, met, peer, ratio(peer, simplified, spec.better),
     )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from workerkit.tools.benchmarks.plan import CHILD_TIMEOUT_SHARE
+from workerkit.tools.benchmarks.plan import CHILD_TIMEOUT_SHARE, PEER, PEER_LIBRARY
 
 RESULT_PREFIX = "WORKERKIT-RESULT "
 
@@ -92,6 +92,9 @@ def _workload(name: str, stack: str) -> Callable[..., dict[str, Any]]:
     if stack == "floor":
         floor = {"roundtrip": floors.roundtrip_floor, "thumbnail": floors.thumbnail_floor}[name]
         return lambda data, _stack, work, cleanup: floor(data, work, cleanup)
+    if stack == PEER:
+        peer = _peer_workload(name)
+        return lambda data, _stack, work, cleanup: peer(data, work, cleanup)
     return {
         "roundtrip": workloads.roundtrip,
         "burst": workloads.burst,
@@ -105,12 +108,26 @@ def _workload(name: str, stack: str) -> Callable[..., dict[str, Any]]:
     }[name]
 
 
+def _peer_workload(name: str) -> Callable[..., dict[str, Any]]:
+    """Return the superqt version of workload ``name``; raise WorkloadError without superqt."""
+    from workerkit.tools.benchmarks.harness import WorkloadError
+
+    try:
+        from workerkit.tools.benchmarks import peers
+    except ImportError as exc:
+        raise WorkloadError(
+            f"The {PEER} stack needs {PEER_LIBRARY}, which cannot be imported ({exc}); "
+            "install it with `pip install 'workerkit[peers]'`."
+        ) from None
+    return {"roundtrip": peers.roundtrip, "burst": peers.burst, "thumbnail": peers.thumbnail}[name]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m workerkit.tools.benchmarks.run_one", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--workload", required=True, help="e.g. roundtrip, burst, cancel-http")
-    parser.add_argument("--stack", required=True, help="legacy, simplified or floor")
+    parser.add_argument("--stack", required=True, help="legacy, simplified, floor or peer")
     parser.add_argument("--dataset", type=Path, help="dataset JSON file (built-in workloads)")
     parser.add_argument("--work", required=True, type=Path, help="private scratch folder")
     declared = parser.add_argument_group("a declared kind's workload (--workload KIND/NAME)")
