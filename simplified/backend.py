@@ -26,6 +26,11 @@ __all__ = ["SimplifiedBackend"]
 
 logger = logging.getLogger(__name__)
 
+# How long destroying a busy backend waits for its pool before giving up on it.
+DRAIN_TIMEOUT_MS = 10_000
+# Pools (and their jobs' signals) of destroyed backends whose jobs did not stop in time.
+_ORPHANS: list[QObject] = []
+
 
 @dataclass(slots=True)
 class _InFlight:
@@ -67,7 +72,7 @@ class SimplifiedBackend(Backend):
         # destroyed() fires before Qt deletes the pool (a child), whose destructor would
         # wait for Python jobs while holding the GIL: cancel and drain here instead.
         self.destroyed.connect(
-            _drain_on_destroy(self._jobs, self.pool if self._owns_pool else None)
+            _drain_on_destroy(self._jobs, self.pool if self._owns_pool else None, self._signals)
         )
 
     def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
@@ -201,11 +206,25 @@ def _assembled(entry: _InFlight, result: object) -> object:
     return kind.assemble(result, entry.partials) if kind.assemble else result
 
 
-def _drain_on_destroy(jobs: dict[str, _InFlight], pool: QThreadPool | None) -> Callable[[], None]:
+def _drain_on_destroy(
+    jobs: dict[str, _InFlight], pool: QThreadPool | None, signals: JobSignals
+) -> Callable[[], None]:
     def drain() -> None:
         for entry in jobs.values():
             entry.token.cancel()
-        if pool is not None:
-            pool.waitForDone()
+        if pool is None or pool.waitForDone(DRAIN_TIMEOUT_MS):
+            return
+        # A job is stuck in a call no cancel reaches. The pool's destructor would wait for
+        # it without a bound (holding the GIL the job needs): keep the pool and the signals
+        # the job emits on alive, unparented, and let the thread finish on its own.
+        logger.error(
+            "%d jobs were still running %d ms after their backend was destroyed; "
+            "leaving them to finish on their own",
+            pool.activeThreadCount(),
+            DRAIN_TIMEOUT_MS,
+        )
+        for orphan in (pool, signals):
+            orphan.setParent(None)
+            _ORPHANS.append(orphan)
 
     return drain

@@ -4,14 +4,21 @@
 - a job whose work raises a BaseException still ends, once (it left no terminal event);
 - a cancel hook that raises is reported and the other hooks still run (it skipped them and
   propagated out of cancel());
-- a job canceled while still queued ends at once (it waited for a free pool thread).
+- a job canceled while still queued ends at once (it waited for a free pool thread);
+- destroying a service whose job is stuck waits a bounded time (it waited for the job);
+- two registrations of one folder at once insert no duplicate (both inserted each image).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +27,7 @@ from workerkit.simplified.fanout import ordered_map
 from workerkit.simplified.job import JobControl
 from workerkit.simplified.token import CancelToken
 
+from workerkit import ImageStore, WorkerService
 from workerkit.app import App
 from workerkit.kind import LegacyWorker, WorkerKind
 from workerkit.service import JobService
@@ -148,3 +156,80 @@ def test_cancel_of_a_queued_job_ends_it_at_once(qtbot: Any, service: JobService)
     GATE.set()
     with qtbot.waitSignal(service.job_finished, timeout=10_000):
         pass
+
+
+STUCK_ENTERED = threading.Event()
+
+
+def _stuck(_control: JobControl) -> str:
+    # One blocking call no cancel reaches, as a C library call can be.
+    STUCK_ENTERED.set()
+    threading.Event().wait(STUCK_S)
+    return "unstuck"
+
+
+STUCK_S = 3.0
+STUCK_APP = App("stuck", [_kind("stuck", _stuck)])
+
+
+DESTROY_BUSY = """
+import time, shiboken6
+from PySide6.QtCore import QCoreApplication
+app = QCoreApplication([])
+from tests.simplified.test_failure_guarantees import STUCK_APP, STUCK_ENTERED
+from workerkit.service import JobService
+from workerkit.simplified import backend
+backend.DRAIN_TIMEOUT_MS = 300
+service = JobService(STUCK_APP, backends={"stuck": "simplified"}, max_threads=1)
+pool = service.stack("simplified").pool
+service.start("stuck")
+while not STUCK_ENTERED.wait(0.01):
+    app.processEvents()
+started = time.perf_counter()
+shiboken6.delete(service)
+waited = time.perf_counter() - started
+print(round(waited, 2), pool in backend._ORPHANS, pool.waitForDone(10_000))
+"""
+
+
+def test_destroying_a_busy_service_waits_a_bounded_time() -> None:
+    # In a child process: the stuck job outlives the service it was started from.
+    done = subprocess.run(
+        [sys.executable, "-c", DESTROY_BUSY],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    waited, orphaned, finished = done.stdout.split()
+    assert float(waited) < STUCK_S / 2, f"destroying the service waited {waited} s for the job"
+    assert (orphaned, finished) == ("True", "True")
+
+
+def test_concurrent_registrations_of_one_folder_insert_no_duplicate(
+    qtbot: Any, sample_library: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "twice"
+    folder.mkdir()
+    # Each image twice, under two names: the second copy must merge, never insert.
+    for path in sorted(sample_library.root.rglob("*.jpg"))[:20]:
+        shutil.copy(path, folder / path.name)
+        shutil.copy(path, folder / f"copy-{path.name}")
+    with ImageStore(tmp_path / "library.sqlite") as store:
+        service = WorkerService(store, backends={"registration": "simplified"}, max_threads=2)
+        results: list[Any] = []
+        service.batch_registration_finished.connect(results.append)
+        service.start_batch_registration(folder)
+        service.start_batch_registration(folder)
+        qtbot.waitUntil(lambda: len(results) == 2, timeout=60_000)
+        assert service.shutdown(10_000)
+        rows = (
+            store.connection()
+            .execute("SELECT phash, count(*) FROM images GROUP BY phash HAVING count(*) > 1")
+            .fetchall()
+        )
+        distinct = store.connection().execute("SELECT count(DISTINCT phash) FROM images")
+        assert rows == [], f"{len(rows)} perceptual hashes registered twice"
+        assert sum(r.registered_count for r in results) == distinct.fetchone()[0]

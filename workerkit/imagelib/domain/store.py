@@ -222,6 +222,28 @@ class ImageStore:
         with self._write() as connection:
             return [_insert_image(connection, image, registered_at) for image in images]
 
+    def register_unique(self, images: Sequence[NewImage]) -> tuple[int, int]:
+        """Register each image unless its perceptual hash is registered; return (new, merged).
+
+        The check and the writes share one immediate transaction, so registrations of the
+        same files running at once never insert a duplicate: a later copy's sidecars are
+        merged onto the image already there instead.
+        """
+        registered_at = _utc_text(_now())
+        new = merged = 0
+        with self._write() as connection:
+            for image in images:
+                existing = connection.execute(
+                    "SELECT min(id) FROM images WHERE phash = ?", (image.phash,)
+                ).fetchone()[0]
+                if existing is None:
+                    _insert_image(connection, image, registered_at)
+                    new += 1
+                else:
+                    _insert_sidecars(connection, existing, image.tags, image.caption)
+                    merged += 1
+        return new, merged
+
     def import_sidecars(self, image_id: int, tags: Sequence[str], caption: str | None) -> None:
         """Merge sidecar ``tags`` into an image and set its sidecar caption if it has none."""
         with self._write() as connection:

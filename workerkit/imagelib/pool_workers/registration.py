@@ -43,10 +43,12 @@ class _Writer:
             self.flush()
 
     def flush(self) -> None:
-        """Write the queued images in one transaction."""
+        """Write the queued images in one transaction that re-checks every hash."""
         if self.pending:
-            self.store.register_many(self.pending)
-            self.registered += len(self.pending)
+            # Another registration may have written one of these since add() looked.
+            new, merged = self.store.register_unique(self.pending)
+            self.registered += new
+            self.skipped += merged
             self.pending.clear()
             self.pending_hashes.clear()
 
