@@ -13,7 +13,7 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, QThreadPool, Slot
 from workerkit.simplified.coroutine import run_coroutine
 from workerkit.simplified.job import Job, StartGate, Work
-from workerkit.simplified.signals import CANCELED, FAILED, JobSignals
+from workerkit.simplified.signals import CANCELED, FAILED, FINISHED, JobSignals
 from workerkit.simplified.token import CancelToken
 
 from workerkit.backend import Backend
@@ -183,8 +183,12 @@ class SimplifiedBackend(Backend):
         if self._current.get(name) == job_id:
             del self._current[name]
         # A cancel wins over a result or an error that raced it (a superseded job's
-        # result is never delivered): the caller was told the cancel was accepted.
-        if entry.token.is_canceled or outcome == CANCELED:
+        # result is never delivered): the caller was told the cancel was accepted. Not for
+        # a writing kind whose work completed: its result says what is now stored.
+        won = entry.token.is_canceled and not (entry.kind.writes and outcome == FINISHED)
+        if won or outcome == CANCELED:
+            if entry.kind.writes and outcome == CANCELED and payload is not None:
+                self.partial_delivered.emit(name, job_id, payload)
             self.job_canceled.emit(name, job_id)
         elif outcome == FAILED:
             self.job_failed.emit(name, job_id, str(payload))

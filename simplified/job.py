@@ -134,8 +134,8 @@ class Job(QRunnable):
             result = self._work(control)
             control.flush()
             control.check()
-        except JobCanceled:
-            return CANCELED, None
+        except JobCanceled as canceled:
+            return CANCELED, canceled.committed
         except BaseException as exc:
             # BaseException too: a leaked CancelledError or a SystemExit in the work must
             # still end the job, or it would stay in flight forever.

@@ -12,7 +12,15 @@ logger = logging.getLogger(__name__)
 
 
 class JobCanceled(Exception):
-    """Raised inside a job when its token was canceled; reported as canceled, never as an error."""
+    """Raised inside a job when its token was canceled; reported as canceled, never as an error.
+
+    A writing job raises it with what it had committed (``JobCanceled(summary)``): the
+    stack delivers that as the job's last partial, so the user learns what is stored.
+    """
+
+    def __init__(self, committed: object = None) -> None:
+        super().__init__()
+        self.committed = committed
 
 
 class CancelToken:

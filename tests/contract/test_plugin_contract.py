@@ -24,6 +24,7 @@ from workerkit.testing import Contract, ContractSuite, Sample, call
 from .conftest import API_KEY, SLOW_API_LATENCY_S, THUMBNAIL_PX, LongSearch
 
 QUICK_FILES = 6
+VERY_SLOW_API_S = 10.0
 
 
 @pytest.fixture
@@ -61,8 +62,15 @@ def few_files(sample_library: SampleManifest, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def slow_vision_api() -> Iterator[FakeVisionServer]:
-    """Serve the fake vision API with a long latency per request."""
+    """Serve the fake vision API with a latency the legacy cancel can outwait."""
     with FakeVisionServer(latency=SLOW_API_LATENCY_S, required_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def very_slow_vision_api() -> Iterator[FakeVisionServer]:
+    """Serve the fake vision API with a 10 s latency: only an interrupting cancel is quick."""
+    with FakeVisionServer(latency=VERY_SLOW_API_S, required_key=API_KEY) as server:
         yield server
 
 
@@ -109,8 +117,8 @@ def _quick_annotation(request: pytest.FixtureRequest) -> Sample:
     return call(_context(request, "plugin_store"), ids, ("local",))
 
 
-def _long_annotation(request: pytest.FixtureRequest) -> Sample:
-    server: FakeVisionServer = request.getfixturevalue("slow_vision_api")
+def _long_annotation(request: pytest.FixtureRequest, api: str = "very_slow_vision_api") -> Sample:
+    server: FakeVisionServer = request.getfixturevalue(api)
     monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setenv("WORKERKIT_API_KEY", API_KEY)
     store = request.getfixturevalue("plugin_store")
@@ -136,7 +144,14 @@ class TestImageLibraryContract(ContractSuite):
             "thumbnail": _long_thumbnails,
             "annotation": _long_annotation,
         },
-        long_step_s=SLOW_API_LATENCY_S,
+        # Legacy cancels wait 2 s, then terminate() the thread: keep its HTTP call shorter.
+        legacy_long={"annotation": lambda r: _long_annotation(r, "slow_vision_api")},
+        long_step_s={
+            "registration": SLOW_API_LATENCY_S,
+            "search": SLOW_API_LATENCY_S,
+            "thumbnail": SLOW_API_LATENCY_S,
+            "annotation": VERY_SLOW_API_S,
+        },
         # One Pillow / QImageReader decode of the big PNG: neither stack can stop it midway.
         uninterruptible=frozenset({"registration", "thumbnail"}),
     )

@@ -233,3 +233,22 @@ def test_concurrent_registrations_of_one_folder_insert_no_duplicate(
         distinct = store.connection().execute("SELECT count(DISTINCT phash) FROM images")
         assert rows == [], f"{len(rows)} perceptual hashes registered twice"
         assert sum(r.registered_count for r in results) == distinct.fetchone()[0]
+
+
+def test_canceled_registration_reports_what_it_committed(
+    qtbot: Any, sample_library: Any, tmp_path: Path
+) -> None:
+    with ImageStore(tmp_path / "library.sqlite") as store:
+        service = WorkerService(store, backends={"registration": "simplified"}, max_threads=2)
+        committed: list[Any] = []
+        service.batch_registration_committed.connect(lambda _job_id, r: committed.append(r))
+        job_id = service.start_batch_registration(sample_library.root)
+        # Cancel once the first batch of 32 is in the database.
+        qtbot.waitUntil(lambda: store.count_images() >= 32, timeout=60_000)
+        with qtbot.waitSignal(service.batch_registration_canceled, timeout=60_000):
+            service.cancel_batch_registration(job_id)
+        assert service.shutdown(10_000)
+        assert len(committed) == 1, "the canceled registration did not say what it committed"
+        result = committed[0]
+        assert result.registered_count == store.count_images() > 0
+        assert len(result.processed_paths) == result.registered_count + result.skipped_count

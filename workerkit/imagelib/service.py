@@ -61,6 +61,8 @@ class WorkerService(QObject):
     job_failed = Signal(str, str)
     job_canceled = Signal(str)
     thumbnails_loaded = Signal(str, object)
+    # (job id, RegistrationResult) of a canceled registration: what it had committed.
+    batch_registration_committed = Signal(str, object)
 
     # One record per shadow comparison (see workerkit.shadow); candidates emit nothing else here.
     shadow_compared = Signal(object)
@@ -239,6 +241,8 @@ class WorkerService(QObject):
     def _on_partial(self, kind: str, job_id: str, payload: object) -> None:
         if kind == Kind.THUMBNAIL:
             self.thumbnails_loaded.emit(job_id, payload)
+        elif kind == Kind.REGISTRATION:
+            self.batch_registration_committed.emit(job_id, payload)
 
     @Slot(str, str, object)
     def _on_finished(self, kind: str, job_id: str, result: object) -> None:

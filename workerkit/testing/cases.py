@@ -69,10 +69,10 @@ class ContractSuite:
         assert not h.log.after_terminal(job_id), story
         if h.kind.name in h.contract.uninterruptible:
             return
-        bound = h.contract.long_step_s / 2
-        assert ended_at - canceled_at < bound, (
+        step = h.contract.step_of(h.kind.name)
+        assert ended_at - canceled_at < step / 2, (
             f"the canceled job ended {ended_at - canceled_at:.2f} s after cancel(); its long "
-            f"step takes about {h.contract.long_step_s:g} s by itself; {story}"
+            f"step takes about {step:g} s by itself; {story}"
         )
 
     def test_contract_cancel_does_not_block_the_gui_thread(self, contract_harness: Harness) -> None:

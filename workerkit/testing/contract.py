@@ -39,10 +39,11 @@ class Contract:
     """Point the contract cases at an app: a quick job and a job with a long step per kind.
 
     ``quick`` jobs must finish; ``long`` jobs must have one step that takes about
-    ``long_step_s`` by itself, so that a cancel can land inside it, and a canceled long job
-    must end within half that step. A kind in ``uninterruptible`` (its long step is one
-    call nothing can stop) is only held to ending canceled. ``cancel_after_ms`` is how long
-    a long job runs before it is canceled. A legacy case that fails is reported
+    ``long_step_s`` by itself (one number, or one per kind), so that a cancel can land
+    inside it, and a canceled long job must end within half that step. A kind in
+    ``uninterruptible`` (its long step is one call nothing can stop) is only held to
+    ending canceled. ``cancel_after_ms`` is how long a long job runs before it is canceled.
+    A legacy case that fails is reported
     as an expected failure of the legacy stack (``legacy_failures="xfail"``), or fails the
     run (``"fail"``). ``legacy_long`` gives legacy its own long samples where needed: the
     legacy manager ``terminate()``s a thread that does not stop within 2 s of a cancel,
@@ -58,7 +59,7 @@ class Contract:
     backends: Mapping[str, type[Backend]] = field(default_factory=dict)
     legacy_long: Mapping[str, SampleSource] = field(default_factory=dict)
     max_threads: int = 2
-    long_step_s: float = 1.0
+    long_step_s: float | Mapping[str, float] = 1.0
     uninterruptible: frozenset[str] = frozenset()
     cancel_after_ms: int = 150
     shutdown_timeout_ms: int = 5000
@@ -76,6 +77,11 @@ class Contract:
                     f"{', '.join(map(str, missing))}; add one per declared kind, e.g. "
                     f"{role}={{'{missing[0]}': call(...)}}."
                 )
+
+    def step_of(self, kind: str) -> float:
+        """Return how long ``kind``'s long step takes by itself, in seconds."""
+        step = self.long_step_s
+        return float(step) if isinstance(step, int | float) else float(step[kind])
 
     @property
     def labels(self) -> tuple[str, ...]:

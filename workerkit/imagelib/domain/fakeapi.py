@@ -18,6 +18,7 @@ import io
 import json
 import os
 import queue
+import select
 import socket
 import subprocess
 import sys
@@ -45,6 +46,8 @@ HOST = "127.0.0.1"
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 MAX_HANG_SECONDS = 60.0
 _MAX_BODY_BYTES = 32 * 1024 * 1024
+# How often a held request looks whether its client hung up.
+_HANG_UP_POLL_S = 0.02
 # A client that connects and then sends nothing must not hold a handler thread forever.
 _SOCKET_TIMEOUT = 10.0
 _POLL_INTERVAL = 0.05
@@ -112,6 +115,7 @@ class FakeVisionServer:
         self._requests = 0
         self._in_flight = 0
         self._max_concurrent = 0
+        self._hung_up_early = 0
         self._faults_served: Counter[Fault] = Counter()
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -146,6 +150,12 @@ class FakeVisionServer:
         """Return the number of requests received so far."""
         with self._lock:
             return self._requests
+
+    @property
+    def hung_up_early(self) -> int:
+        """Return how many clients closed their connection before their reply was due."""
+        with self._lock:
+            return self._hung_up_early
 
     @property
     def max_concurrent(self) -> int:
@@ -240,7 +250,7 @@ class FakeVisionServer:
         """Pick and send the answer to one request."""
         body = _read_body(handler)
         # Waits use the stop event, so stop() never waits out a latency or a hang.
-        if body is None or self._stopping.wait(self.latency):
+        if body is None or self._hold(handler, self.latency):
             return
         if handler.command != "POST" or handler.path.split("?")[0] != CHAT_COMPLETIONS_PATH:
             _send_error(handler, HTTPStatus.NOT_FOUND, f"No route for {handler.command} here.")
@@ -250,6 +260,19 @@ class FakeVisionServer:
             self._serve_fault(handler, planned)
         else:
             self._answer(handler, body)
+
+    def _hold(self, handler: _Handler, seconds: float) -> bool:
+        """Wait ``seconds`` before replying; return True if stopped or the client hung up."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            if self._stopping.wait(min(remaining, _HANG_UP_POLL_S)):
+                return True
+            if _client_hung_up(handler):
+                with self._changed:
+                    self._hung_up_early += 1
+                    self._changed.notify_all()
+                return True
+        return self._stopping.is_set()
 
     def _authorised(self, handler: _Handler) -> bool:
         """Return True when no key is required or the bearer token matches it."""
@@ -356,6 +379,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # a benchmark sends thousands of requests; stderr stays quiet
+
+
+def _client_hung_up(handler: _Handler) -> bool:
+    """Return True if the client closed its end (the request was read; it sends no more)."""
+    connection = handler.connection
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 def _read_body(handler: _Handler) -> bytes | None:

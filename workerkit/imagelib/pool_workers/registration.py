@@ -12,6 +12,7 @@ from workerkit.imagelib.domain.scanner import scan_library
 from workerkit.imagelib.domain.store import ImageStore, NewImage
 from workerkit.simplified.fanout import ordered_map
 from workerkit.simplified.job import JobControl
+from workerkit.simplified.token import JobCanceled
 
 __all__ = ["BATCH_SIZE", "register_directory"]
 
@@ -66,6 +67,26 @@ def register_directory(
     writer = _Writer(store)
     processed: list[Path] = []
     errors: list[FileFailure] = list(scan.problems)
+    try:
+        _register_all(control, writer, files, processed, errors)
+    except JobCanceled:
+        # Only whole batches were committed: report them, not the files still pending.
+        pending = {image.path for image in writer.pending}
+        committed = [path for path in processed if path not in pending]
+        raise JobCanceled(_result(writer, committed, errors, started)) from None
+    writer.flush()
+    control.progress(100, "registration complete", "", total, total)
+    return _result(writer, processed, errors, started)
+
+
+def _register_all(
+    control: JobControl,
+    writer: _Writer,
+    files: list[Path],
+    processed: list[Path],
+    errors: list[FileFailure],
+) -> None:
+    total = len(files)
     for index, (path, outcome) in enumerate(
         ordered_map(control.pool, control.token, files, prepare_image), start=1
     ):
@@ -78,8 +99,11 @@ def register_directory(
         control.progress(
             10 + 85 * index // total, f"registered {path.name}", path.name, index, total
         )
-    writer.flush()
-    control.progress(100, "registration complete", "", total, total)
+
+
+def _result(
+    writer: _Writer, processed: list[Path], errors: list[FileFailure], started: float
+) -> RegistrationResult:
     return RegistrationResult(
         registered_count=writer.registered,
         skipped_count=writer.skipped,
