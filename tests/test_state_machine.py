@@ -76,7 +76,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt
 
 from workerkit import ImageStore, SearchConditions, WorkerService
 from workerkit.imagelib.domain.imaging import ImageError
@@ -84,6 +84,8 @@ from workerkit.imagelib.domain.intake import prepare_image
 from workerkit.imagelib.domain.scanner import scan_images
 from workerkit.imagelib.domain.sidecars import normalize_tag
 from workerkit.testing.threads import qthreads_alive
+
+from .contract.conftest import spin_for, spin_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -187,37 +189,6 @@ class LegacyDefectObserved(AssertionError):
 
 
 # --- the Qt event loop, bounded ----------------------------------------------------------
-
-
-def spin_until(condition: Callable[[], bool], timeout_ms: int) -> bool:
-    """Run the Qt event loop until ``condition()`` holds or ``timeout_ms`` passed; return it."""
-    if condition():
-        return True
-    loop = QEventLoop()
-    poll = QTimer(loop)
-    poll.setInterval(2)
-
-    def check() -> None:
-        if condition():
-            loop.quit()
-
-    poll.timeout.connect(check)
-    deadline = QTimer(loop)
-    deadline.setSingleShot(True)
-    deadline.timeout.connect(loop.quit)
-    poll.start()
-    deadline.start(timeout_ms)
-    loop.exec()
-    poll.stop()
-    deadline.stop()
-    return condition()
-
-
-def spin_for(ms: int) -> None:
-    """Run the Qt event loop for ``ms`` milliseconds (0: the events already posted)."""
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop, loop.quit)
-    loop.exec()
 
 
 # --- inputs, made once per module ------------------------------------------------------
@@ -1151,7 +1122,9 @@ def test_legacy_mixed_machine(machine_env: Env, tmp_path: Path) -> None:
     """
     env_file = tmp_path / "env.json"
     machine_env.dump(env_file, tmp_path / "runs")
-    command = [sys.executable, str(Path(__file__).resolve()), CHILD_FLAG, str(env_file)]
+    # As a module of the tests package, so that its package imports resolve in the child.
+    command = [sys.executable, "-m", __name__, CHILD_FLAG, str(env_file)]
+    root = str(Path(__file__).resolve().parents[1])
     try:
         done = subprocess.run(
             command,
@@ -1159,7 +1132,7 @@ def test_legacy_mixed_machine(machine_env: Env, tmp_path: Path) -> None:
             text=True,
             timeout=CHILD_TIMEOUT_S,
             cwd=tmp_path,
-            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": root},
             check=False,
         )
     except subprocess.TimeoutExpired:

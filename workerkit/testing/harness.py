@@ -13,13 +13,23 @@ from workerkit.testing.recorder import EventLog
 from workerkit.testing.threads import qt_threads, qthreads_alive
 
 if TYPE_CHECKING:
+    from workerkit.app import App
     from workerkit.kind import WorkerKind
     from workerkit.testing.contract import Contract
 
-__all__ = ["QUIET_MS", "Harness", "qt_threads"]
+__all__ = ["QUIET_MS", "Harness", "legacy_thread_names", "qt_threads"]
 
 # After a terminal event, this long without a further event of the job counts as "never".
 QUIET_MS = 250
+
+
+def legacy_thread_names(app: App) -> set[str]:
+    """Return the OS thread names of the app's legacy jobs: QThread and its worker subclasses."""
+    names = {"QThread"}
+    for kind in app.kinds:
+        if kind.legacy is not None and kind.legacy.is_thread:
+            names.add(kind.legacy.worker_class.__name__)
+    return names
 
 
 class Harness:
@@ -98,6 +108,7 @@ class Harness:
             self.service.shutdown(self.contract.shutdown_timeout_ms)
         # Legacy handlers run in the worker threads (the original's lambdas) and quit them
         # through the GUI thread's queue: deleting the service first would crash them.
-        self.qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=30_000)
+        names = legacy_thread_names(self.contract.app)
+        self.qtbot.waitUntil(lambda: qthreads_alive(names) == 0, timeout=30_000)
         self.service.deleteLater()
         self.settle()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import psutil
@@ -10,6 +11,7 @@ import psutil
 __all__ = ["qt_threads", "qthreads_alive"]
 
 _TASKS = Path("/proc/self/task")
+_COMM_MAX = 15
 
 
 def _comm(task: Path) -> str | None:
@@ -19,11 +21,17 @@ def _comm(task: Path) -> str | None:
         return None
 
 
-def qthreads_alive() -> int:
-    """Count this process's OS threads that Qt named "QThread" (one per legacy job); Linux only."""
+def qthreads_alive(names: Iterable[str] = ("QThread",)) -> int:
+    """Count this process's OS threads that Qt named one of ``names``; Linux only.
+
+    Qt names a QThread's OS thread after its class: "QThread" for a worker moved to a
+    plain QThread, the subclass's name for a QThread subclass (one per legacy job).
+    """
     if not _TASKS.is_dir():
         return 0
-    return sum(_comm(task) == "QThread" for task in _TASKS.iterdir())
+    # Linux keeps the first 15 bytes of a thread's name.
+    wanted = {name[:_COMM_MAX] for name in names}
+    return sum(_comm(task) in wanted for task in _TASKS.iterdir())
 
 
 def qt_threads() -> int:

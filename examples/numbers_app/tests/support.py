@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from examples.numbers_app.domain import PrimeResult
+from examples.numbers_app.workers import app
+from workerkit.testing.harness import legacy_thread_names
+from workerkit.testing.threads import qthreads_alive
 
 __all__ = ["StubCanceled", "StubControl", "expected_primes", "worker_threads_alive"]
-
-WORKER_THREAD_NAMES = frozenset({"QThread", "FetchThread"})
 
 
 class StubCanceled(Exception):
@@ -66,14 +66,5 @@ def expected_primes(limit: int, keep: int = 5) -> PrimeResult:
 
 
 def worker_threads_alive() -> int:
-    """Count this process's OS threads that Qt named after a legacy job's thread (Linux only)."""
-    tasks = Path("/proc/self/task")
-    if not tasks.is_dir():
-        return 0
-    count = 0
-    for task in tasks.iterdir():
-        try:
-            count += (task / "comm").read_text().strip() in WORKER_THREAD_NAMES
-        except OSError:  # the thread ended while we looked
-            continue
-    return count
+    """Count the legacy jobs' threads still running (plain QThreads and FetchThreads)."""
+    return qthreads_alive(legacy_thread_names(app))
