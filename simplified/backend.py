@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -10,10 +11,18 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, QThreadPool, Slot
+from PySide6.QtCore import QObject, QThread, QThreadPool
 from workerkit.simplified.coroutine import run_coroutine
 from workerkit.simplified.job import Job, StartGate, Work
-from workerkit.simplified.signals import CANCELED, FAILED, FINISHED, JobSignals
+from workerkit.simplified.signals import (
+    BATCH,
+    CANCELED,
+    FAILED,
+    FINISHED,
+    PARTIAL,
+    PROGRESS,
+    JobSignals,
+)
 from workerkit.simplified.token import CancelToken
 
 from workerkit.backend import Backend
@@ -30,6 +39,9 @@ logger = logging.getLogger(__name__)
 DRAIN_TIMEOUT_MS = 10_000
 # Pools (and their jobs' signals) of destroyed backends whose jobs did not stop in time.
 _ORPHANS: list[QObject] = []
+# Job ids: unique in the process (one counter for every backend), distinct across runs.
+_RUN = uuid.uuid4().hex[:16]
+_SERIALS = itertools.count(1)
 
 
 @dataclass(slots=True)
@@ -64,11 +76,7 @@ class SimplifiedBackend(Backend):
             self.pool.setMaxThreadCount(max_threads or QThread.idealThreadCount())
         self._jobs: dict[str, _InFlight] = {}
         self._current: dict[str, str] = {}
-        self._signals = JobSignals(self)
-        self._signals.progressed.connect(self._on_progressed)
-        self._signals.batch_progressed.connect(self._on_batch_progressed)
-        self._signals.partial_delivered.connect(self._on_partial)
-        self._signals.ended.connect(self._on_ended)
+        self._signals = JobSignals(self._on_event, self)
         # destroyed() fires before Qt deletes the pool (a child), whose destructor would
         # wait for Python jobs while holding the GIL: cancel and drain here instead.
         self.destroyed.connect(
@@ -79,7 +87,7 @@ class SimplifiedBackend(Backend):
         """Queue a job of ``kind`` on the pool and return its id at once."""
         if kind.latest_wins and (previous := self._current.get(kind.name)) is not None:
             self.cancel(previous)
-        job_id = f"{kind.prefix}_{uuid.uuid4().hex}"
+        job_id = f"{kind.prefix}_{_RUN}{next(_SERIALS):016x}"
         token = CancelToken()
         job = Job(job_id, _work(kind, args, kwargs), self._signals, token, self.pool)
         self._jobs[job_id] = _InFlight(kind, job, job.gate, token)
@@ -125,7 +133,7 @@ class SimplifiedBackend(Backend):
     def wait_for_all(self, timeout_ms: int) -> bool:
         """Wait for the pool to go idle, then deliver the jobs' queued terminal events."""
         done = self.pool.waitForDone(timeout_ms)
-        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+        self._signals.drain()
         return done
 
     def shutdown(self, timeout_ms: int) -> bool:
@@ -147,22 +155,25 @@ class SimplifiedBackend(Backend):
             },
         }
 
-    @Slot(str, object)
-    def _on_progressed(self, job_id: str, progress: object) -> None:
+    def _on_event(self, job_id: str, event: int, payload: object) -> None:
         entry = self._jobs.get(job_id)
-        if entry is not None:
-            self.job_progressed.emit(entry.kind.name, job_id, progress)
+        if entry is None:
+            return
+        name = entry.kind.name
+        if event == PROGRESS:
+            self.job_progressed.emit(name, job_id, payload)
+        elif event == BATCH:
+            step: Any = payload
+            self.job_batch_progressed.emit(
+                name, job_id, step.processed_count, step.total_count, step.current_item
+            )
+        elif event == PARTIAL:
+            self._deliver_partial(entry, job_id, payload)
+        else:
+            self._settle(job_id, event, payload)
 
-    @Slot(str, int, int, str)
-    def _on_batch_progressed(self, job_id: str, current: int, total: int, item: str) -> None:
-        entry = self._jobs.get(job_id)
-        if entry is not None:
-            self.job_batch_progressed.emit(entry.kind.name, job_id, current, total, item)
-
-    @Slot(str, object)
-    def _on_partial(self, job_id: str, payload: object) -> None:
-        entry = self._jobs.get(job_id)
-        if entry is None or entry.token.is_canceled:
+    def _deliver_partial(self, entry: _InFlight, job_id: str, payload: object) -> None:
+        if entry.token.is_canceled:
             return
         # The hook runs here, on the GUI thread: e.g. QImage -> QPixmap.
         kind = entry.kind
@@ -170,10 +181,6 @@ class SimplifiedBackend(Backend):
         if kind.assemble is not None:
             entry.partials.append(converted)
         self.partial_delivered.emit(kind.name, job_id, converted)
-
-    @Slot(str, int, object)
-    def _on_ended(self, job_id: str, outcome: int, payload: object) -> None:
-        self._settle(job_id, outcome, payload)
 
     def _settle(self, job_id: str, outcome: int, payload: object) -> None:
         entry = self._jobs.pop(job_id, None)

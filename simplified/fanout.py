@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TypeVar
 
 from PySide6.QtCore import QThreadPool
@@ -43,7 +43,7 @@ class _Shared:
 
 def ordered_map(
     pool: QThreadPool, token: CancelToken, items: Sequence[T], fn: Callable[[T], R]
-) -> Iterator[tuple[T, R | Exception]]:
+) -> Generator[tuple[T, R | Exception], None, None]:
     """Yield ``(item, fn(item) or the exception it raised)`` in input order.
 
     The calling pool thread works too, so the job never holds more threads than

@@ -7,7 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QRunnable, QThreadPool
-from workerkit.simplified.signals import CANCELED, FAILED, FINISHED, JobSignals
+from workerkit.simplified.signals import (
+    BATCH,
+    CANCELED,
+    FAILED,
+    FINISHED,
+    PARTIAL,
+    PROGRESS,
+    JobSignals,
+)
 from workerkit.simplified.throttle import ProgressThrottle
 from workerkit.simplified.token import CancelToken, JobCanceled
 
@@ -68,7 +76,7 @@ class JobControl:
 
     def partial(self, payload: object) -> None:
         """Deliver a partial result to the GUI thread now."""
-        self._signals.partial_delivered.emit(self.job_id, payload)
+        self._signals.post(self.job_id, PARTIAL, payload)
 
     def flush(self) -> None:
         """Send any progress held back by the throttles."""
@@ -77,12 +85,10 @@ class JobControl:
                 throttle.flush()
 
     def _emit_progress(self, step: WorkerProgress) -> None:
-        self._signals.progressed.emit(self.job_id, step)
+        self._signals.post(self.job_id, PROGRESS, step)
 
     def _emit_batch(self, step: WorkerProgress) -> None:
-        self._signals.batch_progressed.emit(
-            self.job_id, step.processed_count, step.total_count, step.current_item
-        )
+        self._signals.post(self.job_id, BATCH, step)
 
 
 Work = Callable[[JobControl], Any]
@@ -126,7 +132,7 @@ class Job(QRunnable):
             outcome, payload = self._outcome(control)
         finally:
             control.token.end()
-        self._signals.ended.emit(control.job_id, outcome, payload)
+        self._signals.post(control.job_id, outcome, payload)
 
     def _outcome(self, control: JobControl) -> tuple[int, object]:
         try:

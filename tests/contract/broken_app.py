@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from workerkit.simplified.backend import SimplifiedBackend
 from workerkit.simplified.job import JobControl
+from workerkit.simplified.signals import PROGRESS
 
 from workerkit.app import App
 from workerkit.backend import Backend
@@ -151,8 +152,15 @@ class OffGuiThread(SimplifiedBackend):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._signals.progressed.disconnect(self._on_progressed)
-        self._signals.progressed.connect(self._direct, Qt.ConnectionType.DirectConnection)
+        queued = self._signals.post
+
+        def post(job_id: str, event: int, payload: object = None) -> None:
+            if event == PROGRESS:
+                self._direct(job_id, payload)
+            else:
+                queued(job_id, event, payload)
+
+        self._signals.post = post  # type: ignore[method-assign]
 
     def _direct(self, job_id: str, progress: object) -> None:
         entry = self._jobs.get(job_id)
