@@ -58,6 +58,7 @@ class Harness:
             stack_classes={route: extra} if extra is not None else None,
         )
         self.log = EventLog(self.service)
+        self._closed = False
 
     def start(self, role: Literal["quick", "long"]) -> str:
         """Start the kind's ``role`` sample and return the job id."""
@@ -103,7 +104,10 @@ class Harness:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def close(self) -> None:
-        """Shut the service down, wait until its legacy threads are gone, and delete it."""
+        """Shut the service down, wait until its legacy threads are gone, and delete it; once."""
+        if self._closed:
+            return
+        self._closed = True
         if not self.service.is_shut_down:
             self.service.shutdown(self.contract.shutdown_timeout_ms)
         # Legacy handlers run in the worker threads (the original's lambdas) and quit them

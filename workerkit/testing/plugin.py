@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 from pluggy import Result
 
-__all__ = ["contract_harness", "pytest_configure", "pytest_generate_tests"]
+__all__ = [
+    "contract_harness",
+    "pytest_configure",
+    "pytest_generate_tests",
+    "pytest_runtest_teardown",
+]
 
 _MARKER = "workerkit_contract"
 # What a stack's misbehaviour raises: a failed check, a refused start, a wait that ran out.
@@ -69,6 +74,20 @@ def contract_harness(
         yield harness
     finally:
         harness.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """Close a case's harness before any fixture goes away.
+
+    A sample's fixtures (a store, a server) are requested during the case, so pytest
+    would tear them down before the harness; a legacy job thread still using one would
+    then crash the process.
+    """
+    harness = getattr(item, "funcargs", {}).get("contract_harness")
+    if harness is not None:
+        harness.close()
+    yield
 
 
 @pytest.hookimpl(hookwrapper=True)
