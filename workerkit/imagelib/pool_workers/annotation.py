@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 
 import aiohttp
 
 from workerkit.imagelib.context import JobContext
 from workerkit.imagelib.domain.annotation import annotate_one, missing_image_outcome, record_outcome
-from workerkit.imagelib.domain.annotators import AnnotationError, Annotator
+from workerkit.imagelib.domain.annotators import AnnotationError, AsyncAnnotator
 from workerkit.imagelib.domain.results import AnnotationOutcome, AnnotationResult
 from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.simplified.coroutine import run_coroutine
@@ -50,7 +51,7 @@ def annotate_images(
     control.progress(5, f"annotating {len(records)} images with {', '.join(models)}")
     for model in models:
         annotator = context.annotator(model)
-        if hasattr(annotator, "annotate_async"):
+        if isinstance(annotator, AsyncAnnotator):
             outcomes = _annotate_on_loop(
                 control, context, model, annotator, records, concurrency, report
             )
@@ -85,32 +86,54 @@ def _annotate_on_loop(
     control: JobControl,
     context: JobContext,
     model: str,
-    annotator: Annotator,
+    annotator: AsyncAnnotator,
     records: Sequence[ImageRecord],
     concurrency: int,
     report: Callable[[ImageRecord], None],
 ) -> Outcomes:
+    # Shrinking and encoding each image is CPU work: every pool thread does it ahead of
+    # the requests, so the loop mostly waits on sockets (this thread helps between sends).
+    prepared = ordered_map(
+        control.pool, control.token, records, lambda record: annotator.begin_exchange(record.path)
+    )
+
     async def annotate_all() -> Outcomes:
         limit = asyncio.Semaphore(concurrency)
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
 
-            async def annotate(record: ImageRecord) -> tuple[int, AnnotationOutcome]:
-                async with limit:
-                    outcome = await _request(annotator, session, record)
+            async def annotate(
+                record: ImageRecord, exchange: object
+            ) -> tuple[int, AnnotationOutcome]:
+                try:
+                    outcome = await _request(annotator, session, record, exchange)
+                finally:
+                    limit.release()
                 report(record)
                 return record.id, record_outcome(context, record, model, outcome)
 
-            return dict(await asyncio.gather(*(annotate(r) for r in records)))
+            tasks = []
+            with closing(prepared):
+                for record, exchange in prepared:
+                    await limit.acquire()
+                    tasks.append(asyncio.create_task(annotate(record, exchange)))
+            return dict(await asyncio.gather(*tasks))
 
     return run_coroutine(control, annotate_all)
 
 
 async def _request(
-    annotator: Annotator, session: aiohttp.ClientSession, record: ImageRecord
+    annotator: AsyncAnnotator,
+    session: aiohttp.ClientSession,
+    record: ImageRecord,
+    exchange: object,
 ) -> AnnotationOutcome:
+    if isinstance(exchange, AnnotationError):
+        return AnnotationOutcome(error=str(exchange))
+    if isinstance(exchange, Exception):
+        raise exchange
     try:
-        tags = await annotator.annotate_async(session, record.path)  # type: ignore[attr-defined]
+        tags = await annotator.complete_async(session, record.path, exchange)
     except AnnotationError as exc:
         return AnnotationOutcome(error=str(exc))
     return AnnotationOutcome(tags=tuple(tags))

@@ -65,3 +65,13 @@ class AsyncAnnotator(Annotator, Protocol):
     async def annotate_async(self, session: aiohttp.ClientSession, path: Path) -> list[str]:
         """Return the tags for the image at ``path`` or raise AnnotationError."""
         ...
+
+    def begin_exchange(self, path: Path) -> Any:
+        """Do the CPU part of one call (read, shrink, encode); safe on any thread."""
+        ...
+
+    async def complete_async(
+        self, session: aiohttp.ClientSession, path: Path, exchange: Any
+    ) -> list[str]:
+        """Do the I/O part of a call that begin_exchange() began; return its tags."""
+        ...

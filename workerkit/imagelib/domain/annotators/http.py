@@ -200,6 +200,12 @@ class HttpAnnotator:
         """Return the model's tags for ``path`` via ``session``; raise AnnotationError if not."""
         # Decoding and re-encoding the image is CPU work; keep it off the event loop.
         exchange = await asyncio.to_thread(self.begin_exchange, path)
+        return await self.complete_async(session, path, exchange)
+
+    async def complete_async(
+        self, session: aiohttp.ClientSession, path: Path, exchange: Exchange
+    ) -> list[str]:
+        """Send an exchange begun with begin_exchange() via ``session``; return its tags."""
         while (attempt := exchange.next_attempt()) is not None:
             if attempt.delay:
                 await asyncio.sleep(attempt.delay)

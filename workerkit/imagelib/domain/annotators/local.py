@@ -82,8 +82,10 @@ def load_reduced(path: Path, *, max_px: int, model: str) -> Image.Image:
 
 def reduce_image(image: Image.Image, max_px: int) -> Image.Image:
     """Return ``image`` upright, flattened to RGB and shrunk to fit ``max_px``."""
-    # draft() lets the JPEG decoder skip most of the work by decoding at 1/2..1/8 scale.
-    image.draft("RGB", (max_px, max_px))
+    # draft() lets the JPEG decoder skip most of the work by decoding at 1/2..1/8 scale;
+    # it keeps both sides at least the requested ones, so ask for the fitted size.
+    scale = min(1.0, max_px / max(image.size))
+    image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
     upright = ImageOps.exif_transpose(image)
     reduced = _flatten_to_rgb(upright)
     reduced.thumbnail((max_px, max_px), Image.Resampling.BILINEAR)
