@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QSize
@@ -95,9 +96,9 @@ def test_canceled_thumbnails_start_no_new_decode(
     started: list[float] = []
     decode = pool_thumbnails.decode_thumbnail
 
-    def counted(record: ImageRecord, width: int, height: int) -> object:
+    def counted(record: ImageRecord, width: int, height: int, **options: Any) -> object:
         started.append(time.perf_counter())
-        return decode(record, width=width, height=height)
+        return decode(record, width, height, **options)
 
     monkeypatch.setattr(pool_thumbnails, "decode_thumbnail", counted)
     service = make_service(store, "simplified")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from PySide6.QtGui import QImage
 
@@ -14,6 +13,7 @@ from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.imagelib.domain.thumbnails import decode_thumbnail
 from workerkit.simplified.fanout import ordered_map
 from workerkit.simplified.job import JobControl
+from workerkit.simplified.token import JobCanceled
 
 __all__ = ["CHUNK_INTERVAL_S", "ThumbnailSummary", "load_thumbnails"]
 
@@ -37,13 +37,18 @@ def load_thumbnails(
     """Decode every record's thumbnail; send (image id, QImage) chunks as they complete."""
     started = time.perf_counter()
     total = len(records)
-    decode = partial(decode_thumbnail, width=width, height=height)
+
+    def decode(record: ImageRecord) -> QImage:
+        return decode_thumbnail(record, width, height, canceled=lambda: control.is_canceled)
+
     chunk: list[tuple[int, QImage]] = []
     failures: list[FileFailure] = []
     last_sent = time.monotonic()
     for index, (record, outcome) in enumerate(
         ordered_map(control.pool, control.token, records, decode), start=1
     ):
+        if isinstance(outcome, JobCanceled):
+            raise outcome
         if isinstance(outcome, Exception):
             failures.append(FileFailure(record.path, str(outcome)))
         else:
