@@ -19,12 +19,23 @@ from workerkit.imagelib.domain.fakeapi import FakeVisionServer
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 from workerkit.imagelib.kinds import app
 from workerkit.imagelib.sample import SampleManifest
+from workerkit.imagelib.slow_search import (
+    CALIBRATION_ROWS,
+    fill_slow_search_db,
+    rows_for,
+    slow_search,
+    time_slow_search,
+)
 from workerkit.testing import Contract, ContractSuite, Sample, call
 
-from .conftest import API_KEY, SLOW_API_LATENCY_S, THUMBNAIL_PX, LongSearch
+from .conftest import API_KEY, SLOW_API_LATENCY_S, THUMBNAIL_PX
 
 QUICK_FILES = 6
 VERY_SLOW_API_S = 10.0
+# The long search: one SQLite query of about this long (only an interrupting cancel is
+# quick); legacy's is short enough for its cancel to outwait.
+LONG_SEARCH_S = 10.0
+LEGACY_SEARCH_S = 1.0
 
 
 @pytest.fixture
@@ -43,11 +54,26 @@ def empty_store(tmp_path: Path) -> Iterator[ImageStore]:
         yield store
 
 
-@pytest.fixture
-def long_search_store(search_db: Path) -> Iterator[ImageStore]:
-    """Return a store on the big search library."""
-    with ImageStore(search_db) as store:
-        yield store
+@pytest.fixture(scope="session")
+def slow_search_dbs(tmp_path_factory: pytest.TempPathFactory) -> dict[float, Path]:
+    """Return small databases whose caption search takes about each of the long steps."""
+    folder = tmp_path_factory.mktemp("slow-search")
+    probe = folder / "probe.sqlite"
+    fill_slow_search_db(probe, CALIBRATION_ROWS)
+    measured = time_slow_search(probe)
+    databases = {}
+    for seconds in (LONG_SEARCH_S, LEGACY_SEARCH_S):
+        path = folder / f"search-{seconds:g}s.sqlite"
+        fill_slow_search_db(path, rows_for(seconds, CALIBRATION_ROWS, measured))
+        databases[seconds] = path
+    return databases
+
+
+def _slow_search_store(request: pytest.FixtureRequest, seconds: float) -> ImageStore:
+    path = request.getfixturevalue("slow_search_dbs")[seconds]
+    store = ImageStore(path)
+    request.addfinalizer(store.close)
+    return store
 
 
 @pytest.fixture
@@ -92,9 +118,9 @@ def _quick_search(request: pytest.FixtureRequest) -> Sample:
     return call(_context(request, "plugin_store"), SearchConditions(limit=50))
 
 
-def _long_search(request: pytest.FixtureRequest) -> Sample:
-    search: LongSearch = request.getfixturevalue("long_search")
-    return call(_context(request, "long_search_store"), search.conditions)
+def _long_search(request: pytest.FixtureRequest, seconds: float = LONG_SEARCH_S) -> Sample:
+    store = _slow_search_store(request, seconds)
+    return call(JobContext(store, {"local": LocalAnnotator()}), slow_search())
 
 
 def _records(request: pytest.FixtureRequest) -> list[ImageRecord]:
@@ -144,11 +170,14 @@ class TestImageLibraryContract(ContractSuite):
             "thumbnail": _long_thumbnails,
             "annotation": _long_annotation,
         },
-        # Legacy cancels wait 2 s, then terminate() the thread: keep its HTTP call shorter.
-        legacy_long={"annotation": lambda r: _long_annotation(r, "slow_vision_api")},
+        # Legacy cancels wait 2 s, then terminate() the thread: keep its long steps shorter.
+        legacy_long={
+            "search": lambda r: _long_search(r, LEGACY_SEARCH_S),
+            "annotation": lambda r: _long_annotation(r, "slow_vision_api"),
+        },
         long_step_s={
             "registration": SLOW_API_LATENCY_S,
-            "search": SLOW_API_LATENCY_S,
+            "search": LONG_SEARCH_S,
             "thumbnail": SLOW_API_LATENCY_S,
             "annotation": VERY_SLOW_API_S,
         },
