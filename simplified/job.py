@@ -101,6 +101,8 @@ class StartGate:
     side after run(), and this must stay readable after that.
     """
 
+    __slots__ = ("lock", "started")
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.started = False

@@ -30,8 +30,12 @@ class CancelToken:
     that share its work (a fan-out) stop with it even when it failed.
     """
 
+    __slots__ = ("_canceled", "_ended", "_hooks", "_lock")
+
     def __init__(self) -> None:
-        self._canceled = threading.Event()
+        # Plain attributes: a bool is read and written whole under the GIL, and made
+        # cheaply (a burst makes one token per job on the GUI thread).
+        self._canceled = False
         self._ended = False
         self._lock = threading.Lock()
         self._hooks: list[Callable[[], object]] = []
@@ -39,19 +43,19 @@ class CancelToken:
     @property
     def is_canceled(self) -> bool:
         """Return True once cancel() was called."""
-        return self._canceled.is_set()
+        return self._canceled
 
     @property
     def stop_requested(self) -> bool:
         """Return True once the job was canceled or has ended."""
-        return self._ended or self._canceled.is_set()
+        return self._ended or self.is_canceled
 
     def cancel(self) -> list[str]:
         """Set the flag and run the interrupt hooks; return the errors of hooks that raised."""
         with self._lock:
-            if self._canceled.is_set():
+            if self.is_canceled:
                 return []
-            self._canceled.set()
+            self._canceled = True
             hooks, self._hooks = self._hooks, []
         return _run_all(hooks)
 
@@ -63,7 +67,7 @@ class CancelToken:
 
     def raise_if_canceled(self) -> None:
         """Raise JobCanceled if the flag is set."""
-        if self._canceled.is_set():
+        if self.is_canceled:
             raise JobCanceled
 
     def on_cancel(self, hook: Callable[[], object]) -> Callable[[], None]:
@@ -74,15 +78,11 @@ class CancelToken:
         raises is logged and reported by cancel(); the other hooks still run.
         """
         with self._lock:
-            if not self._canceled.is_set():
+            if not self.is_canceled:
                 self._hooks.append(hook)
                 return lambda: self._remove(hook)
         _run_all([hook])
         return lambda: None
-
-    def wait(self, timeout: float) -> bool:
-        """Block up to ``timeout`` seconds for a cancel; return True if canceled."""
-        return self._canceled.wait(timeout)
 
     def _remove(self, hook: Callable[[], object]) -> None:
         with self._lock:
