@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import shiboken6
 from PySide6.QtCore import QObject, QThread, QThreadPool
 from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.job import Job, StartGate, Work
+from workerkit.simplified.job import Job, Work
+from workerkit.simplified.queue import JobQueue
 from workerkit.simplified.signals import (
     BATCH,
     CANCELED,
@@ -50,7 +50,6 @@ class _InFlight:
 
     kind: WorkerKind
     job: Job
-    gate: StartGate
     token: CancelToken
     partials: list[Any] = field(default_factory=list)
 
@@ -74,6 +73,7 @@ class SimplifiedBackend(Backend):
         self.pool = pool or QThreadPool(self)
         if self._owns_pool:
             self.pool.setMaxThreadCount(max_threads or QThread.idealThreadCount())
+        self._queue = JobQueue(self.pool)
         self._jobs: dict[str, _InFlight] = {}
         self._current: dict[str, str] = {}
         self._signals = JobSignals(self._on_event, self)
@@ -90,10 +90,10 @@ class SimplifiedBackend(Backend):
         job_id = f"{kind.prefix}_{_RUN}{next(_SERIALS):016x}"
         token = CancelToken()
         job = Job(job_id, _work(kind, args, kwargs), self._signals, token, self.pool)
-        self._jobs[job_id] = _InFlight(kind, job, job.gate, token)
+        self._jobs[job_id] = _InFlight(kind, job, token)
         if kind.latest_wins:
             self._current[kind.name] = job_id
-        self.pool.start(job)
+        self._queue.put(job)
         self.job_started.emit(kind.name, job_id)
         self.active_count_changed.emit(len(self._jobs))
         return job_id
@@ -110,11 +110,7 @@ class SimplifiedBackend(Backend):
         errors = entry.token.cancel()
         if errors:
             logger.error("cancel hooks of %s raised: %s", job_id, "; ".join(errors))
-        with entry.gate.lock:
-            taken = not entry.gate.started and self.pool.tryTake(entry.job)
-        if taken:
-            # The pool handed the runnable back: it will never run, and it is ours to delete.
-            shiboken6.delete(entry.job)
+        if self._queue.take_back(entry.job):
             self._settle(job_id, CANCELED, None)
         return True
 

@@ -1,12 +1,11 @@
-"""A job: a QRunnable that runs one work function and reports exactly one terminal event."""
+"""A job: one work function run on a pool thread, reporting exactly one terminal event."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRunnable, QThreadPool
+from PySide6.QtCore import QThreadPool
 from workerkit.simplified.signals import (
     BATCH,
     CANCELED,
@@ -21,7 +20,7 @@ from workerkit.simplified.token import CancelToken, JobCanceled
 
 from workerkit.progress import WorkerProgress
 
-__all__ = ["Job", "JobControl", "StartGate", "Work"]
+__all__ = ["Job", "JobControl", "Work"]
 
 
 class JobControl:
@@ -94,41 +93,22 @@ class JobControl:
 Work = Callable[[JobControl], Any]
 
 
-class StartGate:
-    """Say whether a queued job has started, so the GUI side may take it back only before.
+class Job:
+    """Run ``work`` on a pool thread and post one terminal event, whatever the work raises."""
 
-    A plain Python object apart from the runnable: the pool deletes the runnable's C++
-    side after run(), and this must stay readable after that.
-    """
-
-    __slots__ = ("lock", "started")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.started = False
-
-    def mark_started(self) -> None:
-        """Note that run() began; the job can no longer be taken back."""
-        with self.lock:
-            self.started = True
-
-
-class Job(QRunnable):
-    """Run ``work`` on a pool thread and emit one ``ended`` event, whatever the work raises."""
+    __slots__ = ("_signals", "_work", "control", "started")
 
     def __init__(
         self, job_id: str, work: Work, signals: JobSignals, token: CancelToken, pool: QThreadPool
     ) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
         self.control = JobControl(job_id, signals, token, pool)
         self._work = work
         self._signals = signals
-        self.gate = StartGate()
+        self.started = False
 
     def run(self) -> None:
-        """Run the work; Qt calls this on a pool thread, so it cannot be renamed."""
-        self.gate.mark_started()
+        """Run the work here, on the pool thread that took the job from its queue."""
+        self.started = True
         control = self.control
         try:
             outcome, payload = self._outcome(control)

@@ -115,7 +115,7 @@ class NoInterrupt(SimplifiedBackend):
         entry = self._jobs.get(job_id)
         if entry is None:
             return False
-        if not entry.gate.started:
+        if not entry.job.started:
             return super().cancel(job_id)
         entry.job.control.token = _LateToken(entry.token)  # type: ignore[assignment]
         self._late.add(job_id)
