@@ -82,6 +82,7 @@ AUDITED_FILES: tuple[AuditedFile, ...] = (
     AuditedFile("legacy", "plumbing", "legacy/backend.py", "service routing, job ids"),
     AuditedFile("simplified", "plumbing", "simplified/backend.py", "service routing, job ids"),
     AuditedFile("simplified", "plumbing", "simplified/job.py", "thread lifecycle"),
+    AuditedFile("simplified", "plumbing", "simplified/queue.py", "thread lifecycle"),
     AuditedFile("simplified", "plumbing", "simplified/signals.py", "base worker, signals"),
     AuditedFile("simplified", "plumbing", "simplified/token.py", "cancellation"),
     AuditedFile("simplified", "plumbing", "simplified/throttle.py", "progress"),
