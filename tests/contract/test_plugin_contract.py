@@ -181,7 +181,4 @@ class TestImageLibraryContract(ContractSuite):
             "thumbnail": SLOW_API_LATENCY_S,
             "annotation": VERY_SLOW_API_S,
         },
-        # Registration hashes the big PNG in one Pillow decode, which nothing stops midway
-        # (the simplified thumbnail decode of a huge image reads through a cancelable device).
-        uninterruptible=frozenset({"registration"}),
     )

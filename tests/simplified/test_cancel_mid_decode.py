@@ -1,8 +1,8 @@
-"""A thumbnail decode of a huge image stops midway on a cancel (it ran to the end first).
+"""A thumbnail or registration decode of a huge image stops midway on a cancel.
 
-The huge image is an 8000 x 8000 PNG whose uninterrupted decode (measured here, the
-baseline) takes more than a second on a 2-core machine; a canceled decode must end in
-under a third of that.
+Both ran each decode to its end before. The huge image is an 8000 x 8000 PNG whose
+uninterrupted decode (measured here, the baseline) takes more than a second on a 2-core
+machine; a canceled job must end in under a third of that.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 from workerkit.simplified.token import JobCanceled
 
+from workerkit.imagelib.domain.imaging import probe_image
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 from workerkit.imagelib.domain.thumbnails import decode_thumbnail
 from workerkit.imagelib.service import WorkerService
@@ -170,6 +171,43 @@ def test_thumbnail_job_canceled_mid_decode_ends_canceled_soon(
         f"the canceled job ended {took:.2f} s after the cancel; "
         f"an uncanceled decode takes {baseline.seconds:.2f} s"
     )
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").is_dir(), reason="reads /proc/self/fdinfo")
+@pytest.mark.timeout(120)
+def test_registration_canceled_mid_decode_ends_canceled_soon(
+    qtbot: Any,
+    make_service: Callable[..., WorkerService],
+    store: ImageStore,
+    huge_record: ImageRecord,
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "huge-folder"
+    folder.mkdir()
+    (folder / "huge.png").symlink_to(huge_record.path)
+    started = time.perf_counter()
+    probe_image(huge_record.path)
+    decode_s = time.perf_counter() - started
+    service = make_service(store, "simplified")
+    ended: list[tuple[str, float]] = []
+    for event in ("finished", "error", "canceled"):
+        getattr(service, f"batch_registration_{event}").connect(
+            lambda *_args, event=event: ended.append((event, time.perf_counter()))
+        )
+    job_id = service.start_batch_registration(folder)
+    under_way = int(huge_record.bytes * UNDER_WAY_SHARE)
+    qtbot.waitUntil(lambda: _read_offset(huge_record.path) > under_way, timeout=WAIT_S * 1000)
+    canceled_at = time.perf_counter()
+    assert service.cancel_batch_registration(job_id)
+    qtbot.waitUntil(lambda: bool(ended), timeout=WAIT_S * 1000)
+    [(event, ended_at)] = ended
+    assert event == "canceled", ended
+    took = ended_at - canceled_at
+    assert took < decode_s * CANCEL_SHARE, (
+        f"the canceled registration ended {took:.2f} s after the cancel; "
+        f"an uncanceled decode of the image takes {decode_s:.2f} s"
+    )
+    assert store.count_images() == 0
 
 
 def _ordinary_jpeg(folder: Path) -> Path:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from PIL import ExifTags, Image, ImageOps
 
 from workerkit.imagelib.domain.hashing import dhash
 from workerkit.imagelib.domain.scanner import display_path
+from workerkit.simplified.token import JobCanceled
 
 __all__ = ["SUPPORTED_FORMATS", "ImageError", "ImageFacts", "probe_image"]
 
@@ -56,15 +58,23 @@ class ImageError(Exception):
         )
 
 
-def probe_image(path: Path) -> ImageFacts:
-    """Decode ``path`` completely and return its oriented size, format, file facts and hash."""
+def probe_image(path: Path, canceled: Callable[[], bool] | None = None) -> ImageFacts:
+    """Decode ``path`` completely and return its oriented size, format, file facts and hash.
+
+    With ``canceled``, the decode stops at its next read of the file once ``canceled()``
+    turns true, raising JobCanceled.
+    """
     path = Path(path)
     try:
         with open(path, "rb") as stream:
             info = os.fstat(stream.fileno())
             if info.st_size == 0:
                 raise ImageError(path, "the file is empty (0 bytes)")
-            width, height, image_format, phash = _decode(path, stream)
+            # Pillow needs only read, seek and tell of its file, which _Interruptible has.
+            source = (
+                stream if canceled is None else cast(BinaryIO, _Interruptible(stream, canceled))
+            )
+            width, height, image_format, phash = _decode(path, source)
     except FileNotFoundError as exc:
         raise ImageError(path, "the file no longer exists (moved or deleted)") from exc
     except PermissionError as exc:
@@ -99,6 +109,27 @@ def _decode(path: Path, stream: BinaryIO) -> tuple[int, int, str, str]:
         raise ImageError(path, _pixel_limit_reason()) from exc
     except _DECODE_ERRORS as exc:
         raise ImageError(path, f"the image data is truncated or corrupt ({exc})") from exc
+
+
+class _Interruptible:
+    """A binary file whose reads raise JobCanceled once ``canceled()`` is true.
+
+    Pillow decodes by reading its file in blocks of up to 64 KB, so a cancel stops a
+    decode within one block instead of after the whole image.
+    """
+
+    def __init__(self, stream: BinaryIO, canceled: Callable[[], bool]) -> None:
+        self._stream = stream
+        self._canceled = canceled
+
+    def read(self, size: int = -1) -> bytes:
+        """Return the next bytes, unless the decode was canceled."""
+        if self._canceled():
+            raise JobCanceled
+        return self._stream.read(size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _check_pixel_limit(path: Path, size: tuple[int, int]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from workerkit.imagelib.domain.imaging import ImageError, probe_image
@@ -12,10 +13,10 @@ from workerkit.imagelib.domain.store import NewImage
 __all__ = ["prepare_image"]
 
 
-def prepare_image(path: Path) -> NewImage:
+def prepare_image(path: Path, canceled: Callable[[], bool] | None = None) -> NewImage:
     """Probe ``path`` and read its sidecars; raise ImageError if either cannot be read."""
     path = Path(path)
-    facts = probe_image(path)
+    facts = probe_image(path, canceled)
     try:
         sidecars = read_sidecars(path)
     except SidecarError as exc:

@@ -87,10 +87,16 @@ def _register_all(
     errors: list[FileFailure],
 ) -> None:
     total = len(files)
+
+    def prepare(path: Path) -> NewImage:
+        return prepare_image(path, lambda: control.is_canceled)
+
     for index, (path, outcome) in enumerate(
-        ordered_map(control.pool, control.token, files, prepare_image), start=1
+        ordered_map(control.pool, control.token, files, prepare), start=1
     ):
         control.batch(index, total, path.name)
+        if isinstance(outcome, JobCanceled):
+            raise outcome
         if isinstance(outcome, Exception):
             errors.append(FileFailure(path, str(outcome)))
         else:
