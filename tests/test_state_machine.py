@@ -133,7 +133,7 @@ QUIET_MS = 40
 SHUTDOWN_MS = 10_000
 THREADS_GONE_MS = 30_000
 CHILD_TIMEOUT_S = 150
-CHILD_FLAG = "--legacy-mixed-machine"
+CHILD_FLAG = "--legacy-machine"
 RESULT_MARK = "STATE-MACHINE-RESULT "
 
 CONDITIONS = st.builds(
@@ -1103,9 +1103,19 @@ def test_simplified_machine(qapp: Any, machine_env: Env) -> None:
     _run(SimplifiedMachine, machine_env, SIMPLIFIED_SETTINGS)
 
 
-def test_legacy_holds_machine(qapp: Any, machine_env: Env) -> None:
-    """Both stacks, the rules that hold on legacy: 20 examples of 10 steps, 7-11 s here."""
-    _run(LegacyHoldsMachine, machine_env, HOLDS_SETTINGS)
+def test_legacy_holds_machine(machine_env: Env, tmp_path: Path) -> None:
+    """Both stacks, the rules that hold on legacy, in a subprocess: 20 examples of 10 steps.
+
+    Any violation fails the test. A crash or hang of the process is legacy's known defect
+    (D11: its wiring can crash or deadlock when jobs start and end close together), so it
+    is reported as an expected failure instead of taking the test run down with it.
+    """
+    done, outcome = _run_child("holds", machine_env, tmp_path)
+    if outcome is None:
+        pytest.xfail(f"D11: {done}")
+    print(outcome["summary"])
+    if outcome["outcome"] != "pass":
+        pytest.fail(f"the legacy holds run failed:\n{outcome['message']}")
 
 
 @pytest.mark.legacy_defect("D1")
@@ -1120,10 +1130,29 @@ def test_legacy_mixed_machine(machine_env: Env, tmp_path: Path) -> None:
     expected failure; a violation on a simplified job or on the database, or an error of the
     test itself, fails the test.
     """
+    done, outcome = _run_child("mixed", machine_env, tmp_path)
+    if outcome is None:
+        raise LegacyDefectObserved(f"{done} (spec D11: legacy crashes and hangs are measured)")
+    stdout = outcome.pop("stdout")
+    print(outcome["summary"])
+    if outcome["outcome"] == "violation" and outcome["codes"]:
+        # The message, then the steps Hypothesis printed (shown with -s).
+        steps = [line for line in stdout.splitlines() if not line.startswith(RESULT_MARK)]
+        print(outcome["message"], *steps[-60:], sep="\n")
+        raise LegacyDefectObserved(outcome["message"])
+    if outcome["outcome"] != "pass":
+        pytest.fail(f"the mixed legacy run failed:\n{outcome['message']}\n{stdout[-3000:]}")
+
+
+def _run_child(name: str, machine_env: Env, tmp_path: Path) -> tuple[str, dict[str, Any] | None]:
+    """Run the ``name`` machine in a child process; return what happened and its outcome.
+
+    The outcome is None when the child crashed or hung; the text then says how.
+    """
     env_file = tmp_path / "env.json"
     machine_env.dump(env_file, tmp_path / "runs")
     # As a module of the tests package, so that its package imports resolve in the child.
-    command = [sys.executable, "-m", __name__, CHILD_FLAG, str(env_file)]
+    command = [sys.executable, "-m", __name__, CHILD_FLAG, name, str(env_file)]
     root = str(Path(__file__).resolve().parents[1])
     try:
         done = subprocess.run(
@@ -1136,27 +1165,16 @@ def test_legacy_mixed_machine(machine_env: Env, tmp_path: Path) -> None:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise LegacyDefectObserved(
-            f"the mixed legacy run hung for {CHILD_TIMEOUT_S} s (spec D11 hangs are measured "
-            "outcomes of the legacy stack)"
-        ) from None
+        return f"the {name} legacy run hung for {CHILD_TIMEOUT_S} s", None
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
     if not lines and done.returncode < 0:
-        raise LegacyDefectObserved(
-            f"the mixed legacy run was killed by signal {-done.returncode}; the spec measures "
-            f"legacy crashes when a cancel races a job's end. stderr:\n{done.stderr[-3000:]}"
-        )
+        tail = done.stderr[-3000:]
+        return f"the {name} legacy run was killed by signal {-done.returncode}:\n{tail}", None
     if not lines:
-        pytest.fail(f"the mixed legacy run exited {done.returncode}:\n{done.stderr[-3000:]}")
-    outcome = json.loads(lines[-1][len(RESULT_MARK) :])
-    print(outcome["summary"])
-    if outcome["outcome"] == "violation" and outcome["codes"]:
-        # The message, then the steps Hypothesis printed (shown with -s).
-        steps = [line for line in done.stdout.splitlines() if not line.startswith(RESULT_MARK)]
-        print(outcome["message"], *steps[-60:], sep="\n")
-        raise LegacyDefectObserved(outcome["message"])
-    if outcome["outcome"] != "pass":
-        pytest.fail(f"the mixed legacy run failed:\n{outcome['message']}\n{done.stdout[-3000:]}")
+        pytest.fail(f"the {name} legacy run exited {done.returncode}:\n{done.stderr[-3000:]}")
+    outcome: dict[str, Any] = json.loads(lines[-1][len(RESULT_MARK) :])
+    outcome["stdout"] = done.stdout
+    return "finished", outcome
 
 
 def _find_violation(error: BaseException | None) -> Violation | None:
@@ -1175,16 +1193,17 @@ def _find_violation(error: BaseException | None) -> Violation | None:
     return None
 
 
-def _child_main(env_file: Path) -> None:
-    """Run the mixed machine in this process and print its outcome as one JSON line."""
+def _child_main(name: str, env_file: Path) -> None:
+    """Run the ``name`` machine in this process and print its outcome as one JSON line."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    LegacyMixedMachine.env = Env.load(env_file)
+    machine, chosen = _CHILD_MACHINES[name]
+    machine.env = Env.load(env_file)
     result: dict[str, Any] = {"outcome": "pass", "codes": [], "message": ""}
     started = time.monotonic()
     try:
-        run_state_machine_as_test(LegacyMixedMachine, settings=MIXED_SETTINGS)
+        run_state_machine_as_test(machine, settings=chosen)
     except BaseException as error:
         violation = VIOLATIONS[0] if VIOLATIONS else _find_violation(error)
         if violation is not None:
@@ -1195,7 +1214,7 @@ def _child_main(env_file: Path) -> None:
             }
         else:
             result = {"outcome": "error", "codes": [], "message": traceback.format_exc()}
-    result["summary"] = _summary(LegacyMixedMachine, time.monotonic() - started)
+    result["summary"] = _summary(machine, time.monotonic() - started)
     sys.stdout.write(RESULT_MARK + json.dumps(result) + "\n")
     sys.stdout.flush()
     del app
@@ -1203,7 +1222,13 @@ def _child_main(env_file: Path) -> None:
     os._exit(0)
 
 
+_CHILD_MACHINES: dict[str, tuple[type[_ServiceMachine], settings]] = {
+    "holds": (LegacyHoldsMachine, HOLDS_SETTINGS),
+    "mixed": (LegacyMixedMachine, MIXED_SETTINGS),
+}
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == CHILD_FLAG:
-        _child_main(Path(sys.argv[2]))
-    sys.exit(f"usage: {sys.argv[0]} {CHILD_FLAG} ENV_JSON (run by test_legacy_mixed_machine)")
+    if len(sys.argv) == 4 and sys.argv[1] == CHILD_FLAG and sys.argv[2] in _CHILD_MACHINES:
+        _child_main(sys.argv[2], Path(sys.argv[3]))
+    sys.exit(f"usage: {sys.argv[0]} {CHILD_FLAG} holds|mixed ENV_JSON (run by the legacy tests)")
