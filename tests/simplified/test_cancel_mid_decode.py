@@ -153,20 +153,14 @@ def test_thumbnail_job_canceled_mid_decode_ends_canceled_soon(
     baseline: Baseline,
 ) -> None:
     service = make_service(store, "simplified")
-    ended: list[tuple[str, float]] = []
-    for name in ("thumbnail_finished", "thumbnail_error", "thumbnail_canceled"):
-        getattr(service, name).connect(
-            lambda *_args, name=name: ended.append((name, time.perf_counter()))
-        )
-    job_id = service.start_thumbnail_loading([huge_record], QSize(THUMBNAIL_PX, THUMBNAIL_PX))
-    under_way = int(huge_record.bytes * UNDER_WAY_SHARE)
-    qtbot.waitUntil(lambda: _read_offset(huge_record.path) > under_way, timeout=WAIT_S * 1000)
-    canceled_at = time.perf_counter()
-    assert service.cancel_thumbnail_loading(job_id)
-    qtbot.waitUntil(lambda: bool(ended), timeout=WAIT_S * 1000)
-    [(name, ended_at)] = ended
-    assert name == "thumbnail_canceled", ended
-    took = ended_at - canceled_at
+    took = _cancel_once_under_way(
+        qtbot,
+        service,
+        "thumbnail",
+        lambda: service.start_thumbnail_loading([huge_record], QSize(THUMBNAIL_PX, THUMBNAIL_PX)),
+        service.cancel_thumbnail_loading,
+        huge_record,
+    )
     assert took < baseline.seconds * CANCEL_SHARE, (
         f"the canceled job ended {took:.2f} s after the cancel; "
         f"an uncanceled decode takes {baseline.seconds:.2f} s"
@@ -189,25 +183,47 @@ def test_registration_canceled_mid_decode_ends_canceled_soon(
     probe_image(huge_record.path)
     decode_s = time.perf_counter() - started
     service = make_service(store, "simplified")
-    ended: list[tuple[str, float]] = []
-    for event in ("finished", "error", "canceled"):
-        getattr(service, f"batch_registration_{event}").connect(
-            lambda *_args, event=event: ended.append((event, time.perf_counter()))
-        )
-    job_id = service.start_batch_registration(folder)
-    under_way = int(huge_record.bytes * UNDER_WAY_SHARE)
-    qtbot.waitUntil(lambda: _read_offset(huge_record.path) > under_way, timeout=WAIT_S * 1000)
-    canceled_at = time.perf_counter()
-    assert service.cancel_batch_registration(job_id)
-    qtbot.waitUntil(lambda: bool(ended), timeout=WAIT_S * 1000)
-    [(event, ended_at)] = ended
-    assert event == "canceled", ended
-    took = ended_at - canceled_at
+    took = _cancel_once_under_way(
+        qtbot,
+        service,
+        "batch_registration",
+        lambda: service.start_batch_registration(folder),
+        service.cancel_batch_registration,
+        huge_record,
+    )
     assert took < decode_s * CANCEL_SHARE, (
         f"the canceled registration ended {took:.2f} s after the cancel; "
         f"an uncanceled decode of the image takes {decode_s:.2f} s"
     )
     assert store.count_images() == 0
+
+
+def _cancel_once_under_way(
+    qtbot: Any,
+    service: WorkerService,
+    signal_word: str,
+    start: Callable[[], str],
+    cancel: Callable[[str], bool],
+    record: ImageRecord,
+) -> float:
+    """Start a job, cancel it once it has read part of ``record``'s file; return how long it took.
+
+    Asserts that the job's one terminal signal is its canceled one.
+    """
+    ended: list[tuple[str, float]] = []
+    for event in ("finished", "error", "canceled"):
+        getattr(service, f"{signal_word}_{event}").connect(
+            lambda *_args, event=event: ended.append((event, time.perf_counter()))
+        )
+    job_id = start()
+    under_way = int(record.bytes * UNDER_WAY_SHARE)
+    qtbot.waitUntil(lambda: _read_offset(record.path) > under_way, timeout=WAIT_S * 1000)
+    canceled_at = time.perf_counter()
+    assert cancel(job_id)
+    qtbot.waitUntil(lambda: bool(ended), timeout=WAIT_S * 1000)
+    [(event, ended_at)] = ended
+    assert event == "canceled", ended
+    return ended_at - canceled_at
 
 
 def _ordinary_jpeg(folder: Path) -> Path:
