@@ -40,10 +40,16 @@ def test_compare_measures_primes_on_both_stacks(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "compare.json").read_text(encoding="utf-8"))
     rows = {row["metric"]: row for row in report["rows"] if row["worker"] == "primes"}
-    wall = rows["primes: wall time"]
-    assert wall["legacy"] > 0 and wall["simplified"] > 0
-    finished = rows["primes: jobs finished"]
-    assert finished["legacy"] == finished["simplified"] > 0
+    wall, finished = rows["primes: wall time"], rows["primes: jobs finished"]
+    assert wall["simplified"] > 0 and finished["simplified"] > 0
+    if wall["legacy"] is None:
+        # The legacy wiring can hang or crash under load (D11); the report must say so.
+        legacy = [
+            o for o in report["outcomes"] if o["stack"] == "legacy" and o["worker"] == "primes"
+        ]
+        assert legacy and (legacy[0]["hangs"] or legacy[0]["crashes"]), report["outcomes"]
+    else:
+        assert wall["legacy"] > 0 and finished["legacy"] == finished["simplified"]
     assert "| primes | primes: wall time |" in (out / "compare.md").read_text(encoding="utf-8")
 
 
