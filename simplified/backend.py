@@ -6,13 +6,13 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from PySide6.QtCore import QObject, QThread, QThreadPool
 from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.job import Job, Work
+from workerkit.simplified.job import Job, JobControl, Work
 from workerkit.simplified.queue import JobQueue
 from workerkit.simplified.signals import (
     BATCH,
@@ -51,7 +51,7 @@ class _InFlight:
     kind: WorkerKind
     job: Job
     token: CancelToken
-    partials: list[Any] = field(default_factory=list)
+    partials: list[Any] | None = None
 
 
 class SimplifiedBackend(Backend):
@@ -89,7 +89,8 @@ class SimplifiedBackend(Backend):
             self.cancel(previous)
         job_id = f"{kind.prefix}_{_RUN}{next(_SERIALS):016x}"
         token = CancelToken()
-        job = Job(job_id, _work(kind, args, kwargs), self._signals, token, self.pool)
+        control = JobControl(job_id, self._signals, token, self.pool)
+        job = Job(control, _work_of(kind), args, kwargs)
         self._jobs[job_id] = _InFlight(kind, job, token)
         if kind.latest_wins:
             self._current[kind.name] = job_id
@@ -175,6 +176,7 @@ class SimplifiedBackend(Backend):
         kind = entry.kind
         converted = kind.on_partial(payload) if kind.on_partial else payload
         if kind.assemble is not None:
+            entry.partials = entry.partials or []
             entry.partials.append(converted)
         self.partial_delivered.emit(kind.name, job_id, converted)
 
@@ -200,17 +202,25 @@ class SimplifiedBackend(Backend):
         self.active_count_changed.emit(len(self._jobs))
 
 
-def _work(kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Work:
+def _work_of(kind: WorkerKind) -> Work:
     function = kind.simplified
     assert function is not None  # checked at declaration
-    if kind.is_async:
-        return lambda control: run_coroutine(control, partial(function, control, *args, **kwargs))
-    return lambda control: function(control, *args, **kwargs)
+    return _in_coroutine(function) if kind.is_async else function
+
+
+@cache
+def _in_coroutine(function: Work) -> Work:
+    """Return ``function``, an async pool function, as one run on the job's own event loop."""
+
+    def work(control: JobControl, *args: Any, **kwargs: Any) -> Any:
+        return run_coroutine(control, partial(function, control, *args, **kwargs))
+
+    return work
 
 
 def _assembled(entry: _InFlight, result: object) -> object:
     kind = entry.kind
-    return kind.assemble(result, entry.partials) if kind.assemble else result
+    return kind.assemble(result, entry.partials or []) if kind.assemble else result
 
 
 def _drain_on_destroy(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QThreadPool
@@ -25,6 +25,8 @@ __all__ = ["Job", "JobControl", "Work"]
 
 class JobControl:
     """Give the work function what it may touch: cancellation, progress, partials, the pool."""
+
+    __slots__ = ("_batch", "_progress", "_signals", "job_id", "pool", "token")
 
     def __init__(
         self, job_id: str, signals: JobSignals, token: CancelToken, pool: QThreadPool
@@ -75,7 +77,7 @@ class JobControl:
 
     def partial(self, payload: object) -> None:
         """Deliver a partial result to the GUI thread now."""
-        self._signals.post(self.job_id, PARTIAL, payload)
+        self._post(PARTIAL, payload)
 
     def flush(self) -> None:
         """Send any progress held back by the throttles."""
@@ -84,26 +86,32 @@ class JobControl:
                 throttle.flush()
 
     def _emit_progress(self, step: WorkerProgress) -> None:
-        self._signals.post(self.job_id, PROGRESS, step)
+        self._post(PROGRESS, step)
 
     def _emit_batch(self, step: WorkerProgress) -> None:
-        self._signals.post(self.job_id, BATCH, step)
+        self._post(BATCH, step)
+
+    def _post(self, event: int, payload: object) -> None:
+        self._signals.post(self.job_id, event, payload)
 
 
-Work = Callable[[JobControl], Any]
+# A job's work: called as work(control, *args, **kwargs) on a pool thread.
+Work = Callable[..., Any]
 
 
 class Job:
     """Run ``work`` on a pool thread and post one terminal event, whatever the work raises."""
 
-    __slots__ = ("_signals", "_work", "control", "started")
+    # A burst keeps a job per submission alive until it runs: no per-job closure or dict.
+    __slots__ = ("_args", "_kwargs", "_work", "control", "started")
 
     def __init__(
-        self, job_id: str, work: Work, signals: JobSignals, token: CancelToken, pool: QThreadPool
+        self, control: JobControl, work: Work, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> None:
-        self.control = JobControl(job_id, signals, token, pool)
+        self.control = control
         self._work = work
-        self._signals = signals
+        self._args = args
+        self._kwargs = kwargs
         self.started = False
 
     def run(self) -> None:
@@ -114,12 +122,12 @@ class Job:
             outcome, payload = self._outcome(control)
         finally:
             control.token.end()
-        self._signals.post(control.job_id, outcome, payload)
+        control._post(outcome, payload)
 
     def _outcome(self, control: JobControl) -> tuple[int, object]:
         try:
             control.check()
-            result = self._work(control)
+            result = self._work(control, *self._args, **self._kwargs)
             control.flush()
             control.check()
         except JobCanceled as canceled:

@@ -15,6 +15,8 @@ DEFAULT_INTERVAL_S = 0.05
 class ProgressThrottle:
     """Pass on at most one progress value per interval; the last one and 100% always pass."""
 
+    __slots__ = ("_emit", "_interval", "_last_sent", "_pending")
+
     def __init__(
         self, emit: Callable[[WorkerProgress], None], interval_s: float = DEFAULT_INTERVAL_S
     ) -> None:

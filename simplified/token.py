@@ -9,6 +9,9 @@ from collections.abc import Callable
 __all__ = ["CancelToken", "JobCanceled"]
 
 logger = logging.getLogger(__name__)
+# One lock for every token: it guards a few list operations, and a burst makes one token
+# per job on the GUI thread, so a lock each would cost more than the rare contention.
+_LOCK = threading.Lock()
 
 
 class JobCanceled(Exception):
@@ -30,15 +33,14 @@ class CancelToken:
     that share its work (a fan-out) stop with it even when it failed.
     """
 
-    __slots__ = ("_canceled", "_ended", "_hooks", "_lock")
+    __slots__ = ("_canceled", "_ended", "_hooks")
 
     def __init__(self) -> None:
         # Plain attributes: a bool is read and written whole under the GIL, and made
         # cheaply (a burst makes one token per job on the GUI thread).
         self._canceled = False
         self._ended = False
-        self._lock = threading.Lock()
-        self._hooks: list[Callable[[], object]] = []
+        self._hooks: list[Callable[[], object]] | None = None
 
     @property
     def is_canceled(self) -> bool:
@@ -52,18 +54,18 @@ class CancelToken:
 
     def cancel(self) -> list[str]:
         """Set the flag and run the interrupt hooks; return the errors of hooks that raised."""
-        with self._lock:
+        with _LOCK:
             if self.is_canceled:
                 return []
             self._canceled = True
-            hooks, self._hooks = self._hooks, []
+            hooks, self._hooks = self._hooks or [], None
         return _run_all(hooks)
 
     def end(self) -> None:
         """Mark the job ended: helpers stop; hooks are dropped unrun (nothing left to interrupt)."""
-        with self._lock:
+        with _LOCK:
             self._ended = True
-            self._hooks = []
+            self._hooks = None
 
     def raise_if_canceled(self) -> None:
         """Raise JobCanceled if the flag is set."""
@@ -77,16 +79,17 @@ class CancelToken:
         ``sqlite3.Connection.interrupt`` or ``loop.call_soon_threadsafe``. A hook that
         raises is logged and reported by cancel(); the other hooks still run.
         """
-        with self._lock:
+        with _LOCK:
             if not self.is_canceled:
+                self._hooks = self._hooks or []
                 self._hooks.append(hook)
                 return lambda: self._remove(hook)
         _run_all([hook])
         return lambda: None
 
     def _remove(self, hook: Callable[[], object]) -> None:
-        with self._lock:
-            if hook in self._hooks:
+        with _LOCK:
+            if self._hooks and hook in self._hooks:
                 self._hooks.remove(hook)
 
 

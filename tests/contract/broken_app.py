@@ -182,11 +182,24 @@ class PixmapOffGui(SimplifiedBackend):
 
 def _converting(work: Callable[..., Any], hook: Callable[[Any], Any]) -> Callable[..., Any]:
     def run(control: JobControl, *args: Any) -> Any:
-        send = control.partial
-        control.partial = lambda payload: send(hook(payload))  # type: ignore[method-assign]
-        return work(control, *args)
+        return work(_Converting(control, hook), *args)
 
     return run
+
+
+class _Converting:
+    """Stand in for a job's control and convert each partial before it is sent."""
+
+    def __init__(self, control: JobControl, hook: Callable[[Any], Any]) -> None:
+        self._control = control
+        self._hook = hook
+
+    def partial(self, payload: object) -> None:
+        """Convert the partial here, on the pool thread, then send it."""
+        self._control.partial(self._hook(payload))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._control, name)
 
 
 class LeftActive(SimplifiedBackend):
