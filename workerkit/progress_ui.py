@@ -35,7 +35,6 @@ __all__ = [
 Outcome = Literal["finished", "failed", "canceled"]
 
 
-
 def progress_label(progress: object) -> str:
     """Return the text a progress widget shows: the message, the current item and the count."""
     if not isinstance(progress, WorkerProgress):
@@ -231,9 +230,7 @@ def _literal_format(text: str) -> str:
     return text.replace("%", "%\u200b")
 
 
-def bind_progress_dialog(
-    service: Any, job_id: str, dialog: QProgressDialog
-) -> ProgressBinding:
+def bind_progress_dialog(service: Any, job_id: str, dialog: QProgressDialog) -> ProgressBinding:
     """Show job ``job_id`` in ``dialog``; its Cancel cancels the job; close it when the job ends.
 
     Bind right after ``start_*()`` returns, before control goes back to the event

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from contextlib import aclosing
 
 import pytest
 from PySide6.QtCore import QThreadPool
 from workerkit.simplified.executor import PoolExecutor
-from workerkit.simplified.fanout import ordered_map
+from workerkit.simplified.fanout import map_ahead, ordered_map
 from workerkit.simplified.throttle import ProgressThrottle
 from workerkit.simplified.token import CancelToken, JobCanceled
 
@@ -123,6 +124,61 @@ def test_ordered_map_works_when_the_pool_is_busy(pool: QThreadPool) -> None:
     finally:
         release.set()
     assert results == [(1, 2), (2, 3), (3, 4)]
+
+
+class _Counted:
+    """A per-item function that counts its calls and the threads it ran on."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.threads: set[int] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, n: int) -> int:
+        with self._lock:
+            self.calls += 1
+            self.threads.add(threading.get_ident())
+        return n * n
+
+
+def test_map_ahead_yields_in_order_from_other_threads(pool: QThreadPool) -> None:
+    square = _Counted()
+
+    async def consume() -> list[tuple[int, int | Exception]]:
+        return [pair async for pair in map_ahead(pool, CancelToken(), range(100), square, 8)]
+
+    assert asyncio.run(consume()) == [(n, n * n) for n in range(100)]
+    assert threading.get_ident() not in square.threads
+
+
+def test_map_ahead_keeps_at_most_ahead_results_waiting(pool: QThreadPool) -> None:
+    square, ahead = _Counted(), 4
+    started_at_each_yield: list[int] = []
+
+    async def consume() -> None:
+        async for index, _ in map_ahead(pool, CancelToken(), range(300), square, ahead):
+            started_at_each_yield.append(square.calls - index)
+
+    asyncio.run(consume())
+    # Helpers may have claimed the items the consumer has taken plus ``ahead`` more.
+    assert max(started_at_each_yield) <= ahead + 1, started_at_each_yield
+
+
+def test_map_ahead_closed_early_stops_its_helpers(pool: QThreadPool) -> None:
+    square, ahead = _Counted(), 4
+
+    async def consume() -> None:
+        async with aclosing(map_ahead(pool, CancelToken(), range(10_000), square, ahead)) as pairs:
+            async for index, _ in pairs:
+                if index == 3:
+                    # Let the helpers use up their window and wait for the consumer.
+                    while square.calls < index + 1 + ahead:
+                        await asyncio.sleep(0.001)
+                    break
+
+    asyncio.run(consume())
+    assert pool.waitForDone(10_000), "a helper still waits for the consumer after close"
+    assert square.calls == 3 + 1 + ahead
 
 
 def test_pool_executor_runs_to_thread_on_the_pool_or_inline(pool: QThreadPool) -> None:

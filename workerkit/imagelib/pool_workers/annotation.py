@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from contextlib import closing
+from contextlib import aclosing
 
 import aiohttp
 
@@ -15,7 +15,7 @@ from workerkit.imagelib.domain.annotators import AnnotationError, AsyncAnnotator
 from workerkit.imagelib.domain.results import AnnotationOutcome, AnnotationResult
 from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.fanout import ordered_map
+from workerkit.simplified.fanout import map_ahead, ordered_map
 from workerkit.simplified.job import JobControl
 
 __all__ = ["DEFAULT_CONCURRENCY", "annotate_images"]
@@ -91,12 +91,6 @@ def _annotate_on_loop(
     concurrency: int,
     report: Callable[[ImageRecord], None],
 ) -> Outcomes:
-    # Shrinking and encoding each image is CPU work: every pool thread does it ahead of
-    # the requests, so the loop mostly waits on sockets (this thread helps between sends).
-    prepared = ordered_map(
-        control.pool, control.token, records, lambda record: annotator.begin_exchange(record.path)
-    )
-
     async def annotate_all() -> Outcomes:
         limit = asyncio.Semaphore(concurrency)
         connector = aiohttp.TCPConnector(limit=concurrency)
@@ -112,14 +106,25 @@ def _annotate_on_loop(
                 report(record)
                 return record.id, record_outcome(context, record, model, outcome)
 
+            # Shrinking and encoding each image is CPU work: pool threads do it ahead of
+            # the requests, so this loop only waits on sockets.
+            def begin(record: ImageRecord) -> object:
+                return annotator.begin_exchange(record.path)
+
+            prepared = map_ahead(control.pool, control.token, records, begin, 2 * concurrency)
             tasks = []
-            with closing(prepared):
-                for record, exchange in prepared:
+            async with aclosing(prepared):
+                async for record, exchange in prepared:
                     await limit.acquire()
                     tasks.append(asyncio.create_task(annotate(record, exchange)))
             return dict(await asyncio.gather(*tasks))
 
-    return run_coroutine(control, annotate_all)
+    # This thread only waits on sockets now: lend its pool slot to the helpers meanwhile.
+    control.pool.releaseThread()
+    try:
+        return run_coroutine(control, annotate_all)
+    finally:
+        control.pool.reserveThread()
 
 
 async def _request(
