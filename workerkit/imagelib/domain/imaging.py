@@ -15,7 +15,14 @@ from workerkit.imagelib.domain.hashing import dhash
 from workerkit.imagelib.domain.scanner import display_path
 from workerkit.simplified.token import JobCanceled
 
-__all__ = ["SUPPORTED_FORMATS", "ImageError", "ImageFacts", "probe_image"]
+__all__ = [
+    "SUPPORTED_FORMATS",
+    "ImageError",
+    "ImageFacts",
+    "interruptible_stream",
+    "oriented_size",
+    "probe_image",
+]
 
 # Pillow format ids we open; MPO is what Pillow calls a multi-picture (camera) JPEG.
 SUPPORTED_FORMATS: frozenset[str] = frozenset({"BMP", "GIF", "JPEG", "MPO", "PNG", "TIFF", "WEBP"})
@@ -70,10 +77,7 @@ def probe_image(path: Path, canceled: Callable[[], bool] | None = None) -> Image
             info = os.fstat(stream.fileno())
             if info.st_size == 0:
                 raise ImageError(path, "the file is empty (0 bytes)")
-            # Pillow needs only read, seek and tell of its file, which _Interruptible has.
-            source = (
-                stream if canceled is None else cast(BinaryIO, _Interruptible(stream, canceled))
-            )
+            source = stream if canceled is None else interruptible_stream(stream, canceled)
             width, height, image_format, phash = _decode(path, source)
     except FileNotFoundError as exc:
         raise ImageError(path, "the file no longer exists (moved or deleted)") from exc
@@ -96,7 +100,7 @@ def _decode(path: Path, stream: BinaryIO) -> tuple[int, int, str, str]:
     try:
         with Image.open(stream, formats=_OPEN_FORMATS) as image:
             _check_pixel_limit(path, image.size)
-            width, height = _oriented_size(image)
+            width, height = oriented_size(image)
             image_format = image.format or "unknown"
             if image_format in {"JPEG", "MPO"}:
                 image.draft(None, _DRAFT_SIZE)
@@ -109,6 +113,12 @@ def _decode(path: Path, stream: BinaryIO) -> tuple[int, int, str, str]:
         raise ImageError(path, _pixel_limit_reason()) from exc
     except _DECODE_ERRORS as exc:
         raise ImageError(path, f"the image data is truncated or corrupt ({exc})") from exc
+
+
+def interruptible_stream(stream: BinaryIO, canceled: Callable[[], bool]) -> BinaryIO:
+    """Return ``stream`` for Pillow, its reads raising JobCanceled once ``canceled()``."""
+    # Pillow needs only read, seek and tell of its file, which _Interruptible has.
+    return cast(BinaryIO, _Interruptible(stream, canceled))
 
 
 class _Interruptible:
@@ -149,7 +159,7 @@ def _pixel_limit_reason() -> str:
     )
 
 
-def _oriented_size(image: Image.Image) -> tuple[int, int]:
+def oriented_size(image: Image.Image) -> tuple[int, int]:
     """Return the full-resolution size of ``image`` after its EXIF orientation is applied."""
     width, height = image.size
     orientation = image.getexif().get(ExifTags.Base.Orientation)

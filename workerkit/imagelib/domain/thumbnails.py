@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image, ImageOps
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
-from workerkit.imagelib.domain.imaging import ImageError
+from workerkit.imagelib.domain.imaging import ImageError, interruptible_stream, oriented_size
 from workerkit.imagelib.domain.store import ImageRecord
-from workerkit.simplified.token import JobCanceled
 
 __all__ = [
     "INTERRUPTIBLE_PIXELS",
@@ -22,6 +21,7 @@ __all__ = [
 # Images with more pixels than this take a few tenths of a second or more to decode: they
 # go through a reader that can stop midway. Smaller ones keep Qt's own file reader.
 INTERRUPTIBLE_PIXELS = 16_000_000
+_RGBA = QImage.Format.Format_RGBA8888
 
 
 def best_source_path(record: ImageRecord) -> Path | None:
@@ -51,21 +51,7 @@ def decode_thumbnail(
         raise ImageError(source, f"Qt could not read its size ({reader.errorString()})")
     if canceled is None or full.width() * full.height() <= INTERRUPTIBLE_PIXELS:
         return _read_scaled(reader, source, full, width, height)
-    device = _CancelableFile(source, canceled)
-    try:
-        interruptible = QImageReader(device, reader.format())
-        interruptible.setAutoTransform(True)
-        image = _read_scaled(interruptible, source, full, width, height)
-    except ImageError:
-        if device.cut_short:
-            raise JobCanceled from None
-        raise
-    finally:
-        device.close()
-    if device.cut_short:
-        # The JPEG decoder fills in what it did not get: the image is only partly there.
-        raise JobCanceled
-    return image
+    return _decode_interruptibly(source, width, height, canceled)
 
 
 def _read_scaled(
@@ -83,50 +69,32 @@ def _read_scaled(
     return image
 
 
-class _CancelableFile(QIODevice):
-    """Give a file's bytes to a QImageReader until ``canceled()`` turns true, then none.
+def _decode_interruptibly(
+    source: Path, width: int, height: int, canceled: Callable[[], bool]
+) -> QImage:
+    """Decode ``source`` with Pillow, whose reads raise JobCanceled once ``canceled()``.
 
-    ``cut_short`` tells whether it withheld any: the image read from it is incomplete.
+    Not Qt's reader on a Python QIODevice: Qt picks an image plugin under one
+    process-wide mutex and calls the device's (Python) methods while holding it, so a
+    thread that waits for that mutex holding the GIL (any QImage or QPixmap load)
+    deadlocks with it.
     """
-
-    def __init__(self, source: Path, canceled: Callable[[], bool]) -> None:
-        super().__init__()
-        # Python opens any name, even one Qt cannot (see _buffer_if_unnamed).
-        self._file = source.open("rb")
-        self._size = os.fstat(self._file.fileno()).st_size
-        self._canceled = canceled
-        self.cut_short = False
-        self.open(QIODevice.OpenModeFlag.ReadOnly)
-
-    def size(self) -> int:
-        """Return the file's size in bytes."""
-        return self._size
-
-    def seek(self, pos: int) -> bool:
-        """Move to byte ``pos`` of the file."""
-        # QIODevice.seek first: it keeps QIODevice's read buffer in step with the file.
-        if not super().seek(pos):
-            return False
-        self._file.seek(pos)
-        return True
-
-    def readData(self, maxlen: int) -> bytes:
-        """Return the next bytes of the file, up to ``maxlen``; none once canceled."""
-        # PySide cannot pass a -1 (error) back to Qt, only the bytes returned: no bytes in
-        # mid-image make Qt's decoders stop with a read error (PNG) or an early end (JPEG).
-        if self.cut_short or self._canceled():
-            self.cut_short = True
-            return b""
-        return self._file.read(maxlen)
-
-    def writeData(self, data: bytes | bytearray | memoryview, length: int, /) -> int:
-        """Refuse to write: the device is read-only."""
-        return -1
-
-    def close(self) -> None:
-        """Close the device and its file."""
-        super().close()
-        self._file.close()
+    try:
+        with (
+            open(source, "rb") as stream,
+            Image.open(interruptible_stream(stream, canceled)) as image,
+        ):
+            fitted = QSize(*oriented_size(image))
+            box = fitted.scaled(width, height, Qt.AspectRatioMode.KeepAspectRatio)
+            size = (box.width(), box.height())
+            image.draft("RGB", size)  # JPEG: decode at 1/2..1/8 scale
+            ImageOps.exif_transpose(image, in_place=True)  # decodes the file
+            color = image if image.mode in ("RGB", "RGBA") else image.convert("RGBA")
+            scaled = color.resize(size, Image.Resampling.BOX).convert("RGBA")
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        raise ImageError(source, f"Pillow could not decode the image ({error})") from error
+    # copy(): the QImage must own its pixels, not borrow the bytes object's.
+    return QImage(scaled.tobytes(), *size, 4 * box.width(), _RGBA).copy()
 
 
 def _buffer_if_unnamed(source: Path) -> QBuffer | None:
