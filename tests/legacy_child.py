@@ -8,10 +8,11 @@ child process the hang is a measured outcome instead, reported as legacy's known
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
+
+from .child import run_child
 
 __all__ = ["CHILD_ENV", "ran_in_child"]
 
@@ -27,22 +28,10 @@ def ran_in_child(request: pytest.FixtureRequest) -> bool:
     if os.environ.get(CHILD_ENV):
         return False
     command = [sys.executable, "-m", "pytest", request.node.nodeid, "-q", "-p", "no:cacheprovider"]
-    env = {**os.environ, CHILD_ENV: "1", "QT_QPA_PLATFORM": "offscreen"}
-    try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT_S,
-            cwd=request.config.rootpath,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.xfail(f"D11: the legacy case hung in its child process for {CHILD_TIMEOUT_S} s")
-    if done.returncode < 0:
-        pytest.xfail(
-            f"D11: the legacy case's child process was killed by signal {-done.returncode}"
-        )
-    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
+    run = run_child(
+        command, timeout_s=CHILD_TIMEOUT_S, cwd=request.config.rootpath, env={CHILD_ENV: "1"}
+    )
+    if run.hung or run.signal is not None:
+        pytest.xfail(f"D11: the legacy case's child process did not end: {run.describe()}")
+    assert run.ok, run.describe()
     return True

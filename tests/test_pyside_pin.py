@@ -7,9 +7,7 @@ for python_version < '3.12'.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -17,6 +15,8 @@ from pathlib import Path
 import PySide6
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from .child import ChildRun, run_child
 
 STORM = Path(__file__).with_name("emit_storm.py")
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
@@ -26,17 +26,9 @@ PYSIDE_DISTRIBUTIONS = {"pyside6", "pyside6-essentials", "pyside6-addons"}
 REFCOUNT_DROP_LIMIT = 100
 
 
-def run_storm() -> subprocess.CompletedProcess[str]:
+def run_storm() -> ChildRun:
     """Run tests/emit_storm.py in a fresh interpreter with the offscreen platform."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    return subprocess.run(
-        [sys.executable, str(STORM)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_child([sys.executable, str(STORM)], timeout_s=60)
 
 
 def reported(stdout: str, name: str) -> int | None:
@@ -47,8 +39,8 @@ def reported(stdout: str, name: str) -> int | None:
 
 def test_pyside_emit_storm_survives_20000_queued_signals() -> None:
     result = run_storm()
-    shown = f"exit code {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert result.returncode == 0, f"The emit storm failed (a crash is the pinned bug):\n{shown}"
+    shown = result.describe()
+    assert result.ok, f"The emit storm failed (a crash is the pinned bug):\n{shown}"
     assert reported(result.stdout, "received") == 20_000, shown
     assert reported(result.stdout, "trues") == 5_000, shown
     before = reported(result.stdout, "true_refcount_before")

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +24,8 @@ from workerkit.imagelib.pool_workers.qtasyncio_runtime import (
     qtasyncio_socket_support,
 )
 
-SCRIPTS = Path(__file__).parent / "scripts"
+from .child import run_script
+
 RESULT_PREFIX = "RESULT "
 SCRIPT_TIMEOUT_S = 60
 # QtAsyncio computes timer intervals from wall-clock milliseconds; its sleeps were
@@ -35,25 +33,18 @@ SCRIPT_TIMEOUT_S = 60
 TIMER_SLACK = 0.95
 
 
-def run_script(name: str, *args: str) -> dict[str, Any]:
+def run_result(name: str, *args: str) -> dict[str, Any]:
     """Run tests/scripts/NAME in a fresh interpreter and return its RESULT JSON."""
-    command = [sys.executable, str(SCRIPTS / name), *args]
-    try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired as expired:
-        pytest.fail(f"{name} {' '.join(args)} hung for {SCRIPT_TIMEOUT_S} s: {expired.stdout!r}")
-    shown = f"exit {completed.returncode}\nstdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
-    assert completed.returncode == 0, shown
-    found = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-    assert found, f"{name} printed no RESULT line:\n{shown}"
-    return json.loads(found[-1].removeprefix(RESULT_PREFIX))
+    run = run_script(name, *args, timeout_s=SCRIPT_TIMEOUT_S)
+    assert run.ok, f"{name} {' '.join(args)}: {run.describe()}"
+    found = run.marked(RESULT_PREFIX)
+    assert found, f"{name} printed no RESULT line: {run.describe()}"
+    return json.loads(found[-1])
 
 
 def run_scenario(scenario: str, store: ImageStore) -> dict[str, Any]:
     """Run one scenario of qtasyncio_annotate.py against ``store``'s database file."""
-    return run_script("qtasyncio_annotate.py", scenario, str(store.path))
+    return run_result("qtasyncio_annotate.py", scenario, str(store.path))
 
 
 def stored(store: ImageStore, image_id: int) -> list[dict[str, Any]]:
@@ -171,7 +162,7 @@ def test_qtasyncio_socket_probe_matches_actual_aiohttp_attempt(
     fake_api: FakeVisionServer,
 ) -> None:
     support = qtasyncio_socket_support()
-    attempt = run_script("qtasyncio_sockets.py", f"{fake_api.base_url}/chat/completions")
+    attempt = run_result("qtasyncio_sockets.py", f"{fake_api.base_url}/chat/completions")
     assert support.supported == attempt["ok"], (support, attempt)
     if not support.supported:
         # PySide6 6.11.3: both say NotImplementedError (create_connection, sock_connect).

@@ -53,7 +53,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -85,6 +84,7 @@ from workerkit.imagelib.domain.scanner import scan_images
 from workerkit.imagelib.domain.sidecars import normalize_tag
 from workerkit.testing.threads import qthreads_alive
 
+from .child import run_child
 from .contract.conftest import spin_for, spin_until
 
 pytestmark = pytest.mark.timeout(240)
@@ -1154,26 +1154,19 @@ def _run_child(name: str, machine_env: Env, tmp_path: Path) -> tuple[str, dict[s
     # As a module of the tests package, so that its package imports resolve in the child.
     command = [sys.executable, "-m", __name__, CHILD_FLAG, name, str(env_file)]
     root = str(Path(__file__).resolve().parents[1])
-    try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT_S,
-            cwd=tmp_path,
-            env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": root},
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+    run = run_child(command, timeout_s=CHILD_TIMEOUT_S, cwd=tmp_path, env={"PYTHONPATH": root})
+    results = run.marked(RESULT_MARK)
+    if run.hung:
         return f"the {name} legacy run hung for {CHILD_TIMEOUT_S} s", None
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if not lines and done.returncode < 0:
-        tail = done.stderr[-3000:]
-        return f"the {name} legacy run was killed by signal {-done.returncode}:\n{tail}", None
-    if not lines:
-        pytest.fail(f"the {name} legacy run exited {done.returncode}:\n{done.stderr[-3000:]}")
-    outcome: dict[str, Any] = json.loads(lines[-1][len(RESULT_MARK) :])
-    outcome["stdout"] = done.stdout
+    if not results and run.signal is not None:
+        return (
+            f"the {name} legacy run was killed by signal {run.signal}:\n{run.stderr[-3000:]}",
+            None,
+        )
+    if not results:
+        pytest.fail(f"the {name} legacy run printed no result: {run.describe()}")
+    outcome: dict[str, Any] = json.loads(results[-1])
+    outcome["stdout"] = run.stdout
     return "finished", outcome
 
 

@@ -16,11 +16,8 @@ canceled inside its long step, one canceled twice. Each run is made once per ses
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 import weakref
@@ -40,6 +37,8 @@ from workerkit.imagelib.domain.fakeapi import FakeVisionServer
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
+
+from ..child import ChildRun
 
 KINDS = ("registration", "search", "thumbnail", "annotation")
 STACKS = ("legacy", "simplified")
@@ -96,7 +95,6 @@ FIRST_SYNTHETIC_ID = 1_000_001
 SYNTHETIC_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 ABSENT_CAPTION = "violet submarine"
 LONG_SEARCH_TARGET_S = 1.0
-SCRIPTS = Path(__file__).parent.parent / "scripts"
 QT_WARNING_MARKERS = (
     "QThread:",
     "QObject:",
@@ -834,69 +832,6 @@ def search_store(search_db: Path) -> Iterator[ImageStore]:
 # --- scenario scripts --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ScriptRun:
-    """What a scenario script did in its own process: exit status, output, measurement."""
-
-    command: list[str]
-    returncode: int | None
-    stdout: str
-    stderr: str
-    seconds: float
-
-    @property
-    def hung(self) -> bool:
-        """Return True if the watchdog had to kill the process."""
-        return self.returncode is None
-
-    @property
-    def measured(self) -> dict[str, Any] | None:
-        """Return the JSON measurement the script printed, if it got that far."""
-        lines = [line for line in self.stdout.splitlines() if line.startswith("{")]
-        return json.loads(lines[-1]) if lines else None
-
-    def qt_warnings(self) -> list[str]:
-        """Return the stderr lines that are Qt warnings or crash reports."""
-        return [
-            line
-            for line in self.stderr.splitlines()
-            if any(marker in line for marker in QT_WARNING_MARKERS)
-        ]
-
-    def describe(self) -> str:
-        """Return the outcome for an assertion message."""
-        status = (
-            f"hung: killed by the watchdog after {self.seconds:.1f} s"
-            if self.hung
-            else f"exit status {self.returncode} after {self.seconds:.1f} s"
-        )
-        return (
-            f"{status}; measured: {self.measured}; stdout tail: {self.stdout[-500:]!r}; "
-            f"stderr tail: {self.stderr[-1500:]!r}"
-        )
-
-
-def run_script(name: str, *args: str, timeout_s: float) -> ScriptRun:
-    """Run tests/scripts/``name`` in a new Python process, killing it after ``timeout_s``."""
-    command = [sys.executable, str(SCRIPTS / name), *args]
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    started = time.perf_counter()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
-    except subprocess.TimeoutExpired as expired:
-        return ScriptRun(
-            command,
-            None,
-            _text(expired.stdout),
-            _text(expired.stderr),
-            time.perf_counter() - started,
-        )
-    return ScriptRun(
-        command, done.returncode, done.stdout, done.stderr, time.perf_counter() - started
-    )
-
-
-def _text(output: str | bytes | None) -> str:
-    if isinstance(output, bytes):
-        return output.decode(errors="replace")
-    return output or ""
+def qt_warnings(run: ChildRun) -> list[str]:
+    """Return the stderr lines of ``run`` that are Qt warnings or crash reports."""
+    return [line for line in run.stderr.splitlines() if any(m in line for m in QT_WARNING_MARKERS)]

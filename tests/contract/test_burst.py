@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Defect, run_script, stack_params
+from ..child import run_script
+from .conftest import Defect, stack_params
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 

@@ -11,7 +11,8 @@ import pytest
 
 from workerkit.imagelib.sample import SampleManifest
 
-from .conftest import Defect, run_script, stack_params
+from ..child import run_script
+from .conftest import Defect, qt_warnings, stack_params
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
@@ -34,4 +35,4 @@ def test_destroying_a_busy_service_keeps_the_process_alive(
     )
     assert not run.hung, run.describe()
     assert run.returncode == 0 and "destroyed" in run.stdout, run.describe()
-    assert run.qt_warnings() == [], run.describe()
+    assert qt_warnings(run) == [], run.describe()

@@ -15,7 +15,8 @@ import pytest
 
 from workerkit.imagelib.sample import SampleManifest
 
-from .conftest import Defect, LongSearch, run_script, stack_params
+from ..child import run_script
+from .conftest import Defect, LongSearch, qt_warnings, stack_params
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
@@ -63,4 +64,4 @@ def test_shutdown_with_every_kind_active_returns_within_its_timeout(
     assert measured["returned"] is True, run.describe()
     assert measured["active_after"] == 0, run.describe()
     assert run.returncode == 0 and "exited" in run.stdout, run.describe()
-    assert run.qt_warnings() == [], run.describe()
+    assert qt_warnings(run) == [], run.describe()

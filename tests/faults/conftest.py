@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import random
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +24,6 @@ from workerkit.imagelib.service import WorkerService
 
 LONG = 60_000
 STACKS = ("legacy", "simplified")
-SCRIPTS = Path(__file__).parent.parent / "scripts"
 # Capabilities that let root ignore file modes; dropping them makes chmod real again.
 _DAC_CAPS = "-dac_override,-dac_read_search"
 
@@ -159,44 +155,6 @@ def copy_images(source: Path, dest: Path, count: int) -> Path:
             if sibling.exists():
                 shutil.copy2(sibling, dest / sibling.name)
     return dest
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptRun:
-    """How a helper script ended: its output, or the fact that the watchdog had to kill it."""
-
-    returncode: int | None
-    stdout: str
-    stderr: str
-    hung: bool
-
-    def json_lines(self) -> list[dict[str, object]]:
-        """Return the stdout lines that are JSON objects."""
-        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
-
-    def describe(self) -> str:
-        """Return a short account for assertion messages."""
-        ending = "hung (killed by the watchdog)" if self.hung else f"exit {self.returncode}"
-        return f"{ending}; stdout tail:\n{self.stdout[-1500:]}\nstderr tail:\n{self.stderr[-1500:]}"
-
-
-def run_script(
-    name: str, *args: object, timeout: float = 90.0, prefix: Sequence[str] = ()
-) -> ScriptRun:
-    """Run tests/scripts/``name`` with this interpreter; a run past ``timeout`` counts as hung."""
-    command = [*prefix, sys.executable, str(SCRIPTS / name), *map(str, args)]
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONFAULTHANDLER": "1"}
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as expired:
-        return ScriptRun(None, _text(expired.stdout), _text(expired.stderr), hung=True)
-    return ScriptRun(done.returncode, done.stdout, done.stderr, hung=False)
-
-
-def _text(output: bytes | str | None) -> str:
-    if isinstance(output, bytes):
-        return output.decode(errors="replace")
-    return output or ""
 
 
 def without_file_mode_override() -> list[str]:

@@ -24,8 +24,8 @@ from workerkit.imagelib.domain.store import ImageStore, StoreError
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
+from ..child import SCRIPTS
 from .conftest import (
-    SCRIPTS,
     STACKS,
     EventLog,
     copy_images,

@@ -16,8 +16,8 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
+from ..child import SCRIPTS
 from .conftest import (
-    SCRIPTS,
     STACKS,
     EventLog,
     finished_registration,

@@ -20,7 +20,8 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
-from .conftest import LONG, STACKS, EventLog, legacy_fails, run_job, run_script
+from ..child import run_script
+from .conftest import LONG, STACKS, EventLog, legacy_fails, run_job
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -131,7 +132,7 @@ def test_start_after_shutdown_raises_naming_the_fix(
 def test_a_storm_of_start_cancel_pairs_settles_with_one_event_per_job(
     stack: str, db_copy: Path
 ) -> None:
-    run = run_script("fault_start_cancel_storm.py", stack, STORM_PAIRS, db_copy, timeout=90)
+    run = run_script("fault_start_cancel_storm.py", stack, STORM_PAIRS, db_copy, timeout_s=90)
     assert not run.hung, f"D11-style hang: {run.describe()}"
     assert run.returncode == 0, run.describe()
     [report] = run.json_lines()
@@ -146,7 +147,7 @@ def _busy_service(
     stack: str, library: Path, db: Path, mode: str, timeout: float
 ) -> dict[str, object]:
     run = run_script(
-        "fault_busy_service.py", stack, library, db, mode, SHUTDOWN_TIMEOUT_MS, timeout=timeout
+        "fault_busy_service.py", stack, library, db, mode, SHUTDOWN_TIMEOUT_MS, timeout_s=timeout
     )
     assert not run.hung, run.describe()
     assert "QThread: Destroyed while thread" not in run.stderr, run.describe()
@@ -238,7 +239,7 @@ def test_closing_the_demo_window_while_all_four_kinds_run(
     # Imported here: the demo is a separate, optional part; the other tests must not need it.
     from workerkit.imagelib.demo.window import SHUTDOWN_TIMEOUT_MS
 
-    run = run_script("fault_close_demo.py", stack, sample_library.root, db_copy, timeout=60)
+    run = run_script("fault_close_demo.py", stack, sample_library.root, db_copy, timeout_s=60)
     assert not run.hung, run.describe()
     assert "QThread: Destroyed while thread" not in run.stderr, run.describe()
     assert run.returncode == 0 and run.stdout.rstrip().endswith("closed"), run.describe()

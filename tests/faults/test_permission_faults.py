@@ -16,21 +16,15 @@ import pytest
 
 from workerkit.imagelib.domain.store import ImageStore
 
-from .conftest import (
-    STACKS,
-    ScriptRun,
-    run_script,
-    without_file_mode_override,
-    write_image,
-    write_sidecar,
-)
+from ..child import ChildRun, run_script
+from .conftest import STACKS, without_file_mode_override, write_image, write_sidecar
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def _register(stack: str, library: Path, db: Path) -> dict[str, object]:
-    run: ScriptRun = run_script(
-        "fault_register.py", stack, library, db, timeout=60, prefix=without_file_mode_override()
+    run: ChildRun = run_script(
+        "fault_register.py", stack, library, db, timeout_s=60, prefix=without_file_mode_override()
     )
     reports = run.json_lines()
     assert run.returncode == 0 and reports, run.describe()

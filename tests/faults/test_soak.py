@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import STACKS, run_script, write_image, write_sidecar
+from ..child import run_script
+from .conftest import STACKS, write_image, write_sidecar
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -46,9 +47,9 @@ def test_soak_of_the_four_kinds_keeps_threads_and_memory_flat(
     stack: str, soak_library: Path, tmp_path: Path
 ) -> None:
     run = run_script(
-        "fault_soak.py", stack, ROUNDS, soak_library, tmp_path / "soak.sqlite", timeout=150
+        "fault_soak.py", stack, ROUNDS, soak_library, tmp_path / "soak.sqlite", timeout_s=150
     )
-    if stack == "legacy" and (run.hung or (run.returncode or 0) < 0):
+    if stack == "legacy" and (run.hung or run.signal is not None):
         # D11 deadlocks or crashes legacy at random under load (a SIGSEGV inside a legacy
         # start, as in the compare's bursts): a measured outcome, reported as such; a run
         # that ends on its own is held to every bound below.

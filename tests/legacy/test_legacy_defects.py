@@ -7,9 +7,6 @@ checks the same situations for the correct behaviour on both stacks.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,12 +25,12 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
+from ..child import run_script
 from ..conftest import qthreads_alive
 
 pytestmark = pytest.mark.timeout(120)
 
 LONG = 60_000
-SCRIPTS = Path(__file__).parent.parent / "scripts"
 
 
 @pytest.fixture
@@ -136,15 +133,9 @@ def test_legacy_cancel_blocks_the_gui_thread_until_the_next_check(
 def test_legacy_cancel_in_a_long_call_blocks_2s_then_terminates(registered_db: Path, tmp_path):
     db = tmp_path / "copy.sqlite"
     db.write_bytes(registered_db.read_bytes())
-    run = subprocess.run(
-        [sys.executable, str(SCRIPTS / "legacy_cancel_in_blocking_call.py"), str(db), "6"],
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no measurement; exit {run.returncode}; stderr:\n{run.stderr[-2000:]}"
-    measured = json.loads(lines[0])
+    run = run_script("legacy_cancel_in_blocking_call.py", db, 6, timeout_s=90)
+    measured = run.measured
+    assert measured is not None, f"no measurement: {run.describe()}"
     assert measured["terminated"] is True
     assert 1.9 <= measured["blocked_s"] < 4.5
 
@@ -262,17 +253,13 @@ def test_legacy_burst_makes_one_os_thread_per_job(
 def test_legacy_destroying_a_busy_service_aborts_the_process(
     stack: str, sample_library: SampleManifest, tmp_path: Path
 ) -> None:
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPTS / "destroy_running_service.py"),
-            stack,
-            str(sample_library.root),
-            str(tmp_path / "db.sqlite"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
+    run = run_script(
+        "destroy_running_service.py",
+        stack,
+        sample_library.root,
+        tmp_path / "db.sqlite",
+        timeout_s=90,
     )
+    assert not run.hung, run.describe()
     assert run.returncode != 0
     assert "QThread: Destroyed while thread" in run.stderr

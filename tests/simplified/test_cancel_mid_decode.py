@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +28,8 @@ from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 from workerkit.imagelib.domain.thumbnails import INTERRUPTIBLE_PIXELS, decode_thumbnail
 from workerkit.imagelib.service import WorkerService
 
+from ..child import run_script
+
 HUGE_SIDE = 8000
 THUMBNAIL_PX = 256
 # The canceled decode has read this share of the file: well inside the decode, far from its end.
@@ -41,7 +41,6 @@ READS_BEFORE_CANCEL = 8
 EXIF_ORIENTATION = 0x0112
 ROTATED_90 = 6
 WAIT_S = 60
-SCRIPTS = Path(__file__).parents[1] / "scripts"
 # Qt's smooth scaling and Pillow's box filter average a little differently (measured here:
 # 0.6 levels); a wrong orientation or a garbled row stride differs by tens of levels.
 SAME_PICTURE = 3.0
@@ -297,12 +296,6 @@ def test_decode_thumbnail_canceled_beside_qt_image_loads_never_deadlocks(tmp_pat
     noise = Image.effect_noise((side // 8, side // 8), 64).convert("RGB")
     noise.resize((side, side), Image.Resampling.BILINEAR).save(huge, compress_level=1)
     Image.new("RGB", (64, 64), "red").save(small)
-    command = [sys.executable, str(SCRIPTS / "decode_huge_beside_qt_loads.py"), str(huge)]
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    try:
-        done = subprocess.run(
-            [*command, str(small), "200"], capture_output=True, text=True, timeout=WAIT_S, env=env
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"400 canceled decodes beside Qt image loads did not end in {WAIT_S} s")
-    assert done.returncode == 0 and "done" in done.stdout, done.stderr[-2000:]
+    run = run_script("decode_huge_beside_qt_loads.py", huge, small, 200, timeout_s=WAIT_S)
+    assert not run.hung, f"400 canceled decodes beside Qt image loads did not end: {run.describe()}"
+    assert run.ok and "done" in run.stdout, run.describe()

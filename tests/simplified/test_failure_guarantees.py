@@ -12,9 +12,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -31,6 +29,8 @@ from workerkit import ImageStore, WorkerService
 from workerkit.app import App
 from workerkit.kind import LegacyWorker, WorkerKind
 from workerkit.service import JobService
+
+from ..child import run_child
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -194,16 +194,11 @@ print(round(waited, 2), pool in backend._ORPHANS, pool.waitForDone(10_000))
 
 def test_destroying_a_busy_service_waits_a_bounded_time() -> None:
     # In a child process: the stuck job outlives the service it was started from.
-    done = subprocess.run(
-        [sys.executable, "-c", DESTROY_BUSY],
-        cwd=Path(__file__).parents[2],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    run = run_child(
+        [sys.executable, "-c", DESTROY_BUSY], timeout_s=60, cwd=Path(__file__).parents[2]
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    waited, orphaned, finished = done.stdout.split()
+    assert run.ok, run.describe()
+    waited, orphaned, finished = run.stdout.split()
     assert float(waited) < STUCK_S / 2, f"destroying the service waited {waited} s for the job"
     assert (orphaned, finished) == ("True", "True")
 
