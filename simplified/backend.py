@@ -6,7 +6,6 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,14 +43,22 @@ _RUN = uuid.uuid4().hex[:16]
 _SERIALS = itertools.count(1)
 
 
-@dataclass(slots=True)
-class _InFlight:
-    """What the GUI side keeps of a running job until its terminal event is handled."""
+class _InFlight(Job):
+    """A job as its backend keeps it until its terminal event is handled (one object a job)."""
 
-    kind: WorkerKind
-    job: Job
-    token: CancelToken
-    partials: list[Any] | None = None
+    __slots__ = ("kind", "partials", "token")
+
+    def __init__(
+        self,
+        kind: WorkerKind,
+        control: JobControl,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        super().__init__(control, _work_of(kind), args, kwargs)
+        self.kind = kind
+        self.token = control.token
+        self.partials: list[Any] | None = None
 
 
 class SimplifiedBackend(Backend):
@@ -90,8 +97,7 @@ class SimplifiedBackend(Backend):
         job_id = f"{kind.prefix}_{_RUN}{next(_SERIALS):016x}"
         token = CancelToken()
         control = JobControl(job_id, self._signals, token, self.pool)
-        job = Job(control, _work_of(kind), args, kwargs)
-        self._jobs[job_id] = _InFlight(kind, job, token)
+        job = self._jobs[job_id] = _InFlight(kind, control, args, kwargs)
         if kind.latest_wins:
             self._current[kind.name] = job_id
         self._queue.put(job)
@@ -111,7 +117,7 @@ class SimplifiedBackend(Backend):
         errors = entry.token.cancel()
         if errors:
             logger.error("cancel hooks of %s raised: %s", job_id, "; ".join(errors))
-        if self._queue.take_back(entry.job):
+        if self._queue.take_back(entry):
             self._settle(job_id, CANCELED, None)
         return True
 

@@ -111,7 +111,7 @@ class Job:
         self.control = control
         self._work = work
         self._args = args
-        self._kwargs = kwargs
+        self._kwargs = kwargs or None  # most jobs have none: keep no empty dict
         self.started = False
 
     def run(self) -> None:
@@ -127,7 +127,7 @@ class Job:
     def _outcome(self, control: JobControl) -> tuple[int, object]:
         try:
             control.check()
-            result = self._work(control, *self._args, **self._kwargs)
+            result = self._work(control, *self._args, **(self._kwargs or {}))
             control.flush()
             control.check()
         except JobCanceled as canceled:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -11,10 +12,23 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 __all__ = ["BATCH", "CANCELED", "FAILED", "FINISHED", "PARTIAL", "PROGRESS", "JobSignals"]
 
 FINISHED, FAILED, CANCELED, PROGRESS, BATCH, PARTIAL = range(6)
+# Events of which only the latest value matters.
+COALESCED = frozenset({PROGRESS, BATCH})
 # How long one drain may hold the GUI thread before it yields to the event loop.
 DRAIN_BUDGET_S = 0.008
 
 Handler = Callable[[str, int, object], None]
+
+
+class _Event:
+    """One queued event; its payload may be replaced while it waits (a newer progress)."""
+
+    __slots__ = ("event", "job_id", "payload")
+
+    def __init__(self, job_id: str, event: int, payload: object) -> None:
+        self.job_id = job_id
+        self.event = event
+        self.payload = payload
 
 
 class JobSignals(QObject):
@@ -22,8 +36,10 @@ class JobSignals(QObject):
 
     Pool threads append to a deque and wake the GUI thread with one queued signal only
     when it is not already woken: a signal emission releases the GIL, so under load each
-    one costs a thread switch on both sides. The QObject is created on the GUI thread
-    and parented to the backend, so it outlives every job (a QRunnable must not own it).
+    one costs a thread switch on both sides. A progress value still waiting behind
+    nothing else of its job is replaced by the next one, so a GUI thread that fell behind
+    handles the latest value only. The QObject is created on the GUI thread and parented
+    to the backend, so it outlives every job (a QRunnable must not own it).
     """
 
     woken = Signal()
@@ -31,31 +47,50 @@ class JobSignals(QObject):
     def __init__(self, handle: Handler, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._handle = handle
-        self._events: deque[tuple[str, int, object]] = deque()
+        self._events: deque[_Event] = deque()
+        # Per job id, its last event still queued: the one a new progress value may replace.
+        self._last: dict[str, _Event] = {}
+        self._lock = threading.Lock()
         self._awake = False
         self.woken.connect(self._drain, Qt.ConnectionType.QueuedConnection)
 
     def post(self, job_id: str, event: int, payload: object = None) -> None:
         """Queue one event for the GUI thread; callable from any thread."""
-        self._events.append((job_id, event, payload))
-        if not self._awake:
-            self._awake = True
+        with self._lock:
+            last = self._last.get(job_id)
+            if last is not None and last.event == event and event in COALESCED:
+                last.payload = payload
+                return
+            entry = _Event(job_id, event, payload)
+            self._events.append(entry)
+            self._last[job_id] = entry
+            wake, self._awake = not self._awake, True
+        if wake:
             self.woken.emit()
 
     def drain(self, budget_s: float | None = None) -> bool:
         """Handle queued events here, for at most ``budget_s``; return True if none are left."""
         self._awake = False
         deadline = None if budget_s is None else time.perf_counter() + budget_s
-        events = self._events
-        while events:
-            self._handle(*events.popleft())
+        while (entry := self._next()) is not None:
+            self._handle(entry.job_id, entry.event, entry.payload)
             if deadline is not None and time.perf_counter() > deadline:
-                return not events
+                return not self._events
         return True
+
+    def _next(self) -> _Event | None:
+        with self._lock:
+            if not self._events:
+                return None
+            entry = self._events.popleft()
+            if self._last.get(entry.job_id) is entry:
+                del self._last[entry.job_id]
+            return entry
 
     @Slot()
     def _drain(self) -> None:
         if not self.drain(DRAIN_BUDGET_S):
             # Yield to timers and input, then go on.
-            self._awake = True
+            with self._lock:
+                self._awake = True
             self.woken.emit()

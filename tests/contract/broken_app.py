@@ -115,9 +115,9 @@ class NoInterrupt(SimplifiedBackend):
         entry = self._jobs.get(job_id)
         if entry is None:
             return False
-        if not entry.job.started:
+        if not entry.started:
             return super().cancel(job_id)
-        entry.job.control.token = _LateToken(entry.token)  # type: ignore[assignment]
+        entry.control.token = _LateToken(entry.token)  # type: ignore[assignment]
         self._late.add(job_id)
         return True
 

@@ -1,4 +1,4 @@
-"""The simplified stack's parts: cancel token, progress throttle, ordered fan-out, executor."""
+"""The simplified stack's parts: token, throttle, event mailbox, fan-out, executor."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QThreadPool
 from workerkit.simplified.executor import PoolExecutor
 from workerkit.simplified.fanout import map_ahead, ordered_map
+from workerkit.simplified.signals import CANCELED, FINISHED, PARTIAL, PROGRESS, JobSignals
 from workerkit.simplified.throttle import ProgressThrottle
 from workerkit.simplified.token import CancelToken, JobCanceled
 
@@ -68,6 +69,51 @@ def test_progress_throttle_flush_sends_the_held_value() -> None:
     throttle.flush()
     throttle.flush()
     assert sent == [10, 42]
+
+
+Handled = list[tuple[str, int, object]]
+
+
+def _mailbox() -> tuple[JobSignals, Handled]:
+    handled: Handled = []
+    return JobSignals(lambda *event: handled.append(event)), handled
+
+
+def test_job_signals_hand_a_behind_gui_thread_only_the_latest_progress(qapp) -> None:
+    signals, handled = _mailbox()
+    for value in (5, 10, 50):
+        signals.post("a", PROGRESS, value)
+    signals.post("b", PROGRESS, 1)
+    signals.post("a", PROGRESS, 100)
+    signals.post("a", FINISHED, "done")
+    signals.drain()
+    assert handled == [("a", PROGRESS, 100), ("b", PROGRESS, 1), ("a", FINISHED, "done")]
+
+
+def test_job_signals_never_move_progress_past_another_event_of_its_job(qapp) -> None:
+    signals, handled = _mailbox()
+    for event, payload in [(PROGRESS, 1), (PARTIAL, "p"), (PROGRESS, 2), (PROGRESS, 3)]:
+        signals.post("a", event, payload)
+    signals.post("a", CANCELED)
+    signals.post("a", PROGRESS, 4)
+    signals.drain()
+    assert [(e, p) for _, e, p in handled] == [
+        (PROGRESS, 1),
+        (PARTIAL, "p"),
+        (PROGRESS, 3),
+        (CANCELED, None),
+        (PROGRESS, 4),
+    ]
+
+
+def test_job_signals_never_replace_a_progress_already_handled(qapp) -> None:
+    signals, handled = _mailbox()
+    signals.post("a", PROGRESS, 1)
+    signals.drain()
+    signals.post("a", PROGRESS, 2)
+    signals.post("a", FINISHED)
+    signals.drain()
+    assert handled == [("a", PROGRESS, 1), ("a", PROGRESS, 2), ("a", FINISHED, None)]
 
 
 def test_ordered_map_keeps_input_order_and_uses_the_pool(pool: QThreadPool) -> None:

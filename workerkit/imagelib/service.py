@@ -124,7 +124,8 @@ class WorkerService(QObject):
 
     def start_batch_registration(self, directory: str | Path) -> str:
         """Register every image under ``directory``; return the job id."""
-        return self._start(Kind.REGISTRATION, Path(directory))
+        folder = directory if isinstance(directory, Path) else Path(directory)
+        return self._start(Kind.REGISTRATION, folder)
 
     def start_search(self, filter_conditions: SearchConditions | Mapping[str, Any]) -> str:
         """Search the library; a dict is read as LoRAIro-style filter conditions."""
