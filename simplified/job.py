@@ -62,18 +62,16 @@ class JobControl:
     ) -> None:
         """Report progress; values closer than the throttle interval are coalesced."""
         if self._progress is None:
-            self._progress = ProgressThrottle(self._emit_progress)
-        self._progress.report(
-            WorkerProgress(percentage, message, current_item, processed_count, total_count)
-        )
+            self._progress = ProgressThrottle()
+        step = WorkerProgress(percentage, message, current_item, processed_count, total_count)
+        self._send(PROGRESS, self._progress.admit(step))
 
     def batch(self, current: int, total: int, filename: str) -> None:
         """Report a batch step, coalesced like progress."""
         if self._batch is None:
-            self._batch = ProgressThrottle(self._emit_batch)
-        self._batch.report(
-            WorkerProgress(100 * current // max(total, 1), filename, filename, current, total)
-        )
+            self._batch = ProgressThrottle()
+        step = WorkerProgress(100 * current // max(total, 1), filename, filename, current, total)
+        self._send(BATCH, self._batch.admit(step))
 
     def partial(self, payload: object) -> None:
         """Deliver a partial result to the GUI thread now."""
@@ -81,15 +79,13 @@ class JobControl:
 
     def flush(self) -> None:
         """Send any progress held back by the throttles."""
-        for throttle in (self._batch, self._progress):
+        for event, throttle in ((BATCH, self._batch), (PROGRESS, self._progress)):
             if throttle is not None:
-                throttle.flush()
+                self._send(event, throttle.release())
 
-    def _emit_progress(self, step: WorkerProgress) -> None:
-        self._post(PROGRESS, step)
-
-    def _emit_batch(self, step: WorkerProgress) -> None:
-        self._post(BATCH, step)
+    def _send(self, event: int, step: WorkerProgress | None) -> None:
+        if step is not None:
+            self._post(event, step)
 
     def _post(self, event: int, payload: object) -> None:
         self._signals.post(self.job_id, event, payload)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from workerkit.progress import WorkerProgress
 
@@ -13,32 +12,32 @@ DEFAULT_INTERVAL_S = 0.05
 
 
 class ProgressThrottle:
-    """Pass on at most one progress value per interval; the last one and 100% always pass."""
+    """Pass on at most one progress value per interval; the last one and 100% always pass.
 
-    __slots__ = ("_emit", "_interval", "_last_sent", "_pending")
+    It only decides: the caller sends what it admits. Holding no callback, it makes no
+    reference cycle with the job's control, which then goes the moment its job ends.
+    """
 
-    def __init__(
-        self, emit: Callable[[WorkerProgress], None], interval_s: float = DEFAULT_INTERVAL_S
-    ) -> None:
-        self._emit = emit
+    __slots__ = ("_interval", "_last_sent", "_pending")
+
+    def __init__(self, interval_s: float = DEFAULT_INTERVAL_S) -> None:
         self._interval = interval_s
         self._last_sent = float("-inf")
         self._pending: WorkerProgress | None = None
 
-    def report(self, progress: WorkerProgress) -> None:
-        """Send ``progress`` now if the interval has passed or it is final; else keep it."""
+    def admit(self, progress: WorkerProgress) -> WorkerProgress | None:
+        """Return ``progress`` if it is final or the interval has passed; else hold it."""
         now = time.monotonic()
         if progress.is_complete or now - self._last_sent >= self._interval:
-            self._send(progress, now)
-        else:
-            self._pending = progress
+            self._pending = None
+            self._last_sent = now
+            return progress
+        self._pending = progress
+        return None
 
-    def flush(self) -> None:
-        """Send the value held back, if any."""
-        if self._pending is not None:
-            self._send(self._pending, time.monotonic())
-
-    def _send(self, progress: WorkerProgress, now: float) -> None:
-        self._pending = None
-        self._last_sent = now
-        self._emit(progress)
+    def release(self) -> WorkerProgress | None:
+        """Return the value held back, if any, to send now."""
+        held, self._pending = self._pending, None
+        if held is not None:
+            self._last_sent = time.monotonic()
+        return held

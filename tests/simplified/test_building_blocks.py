@@ -53,22 +53,21 @@ def test_cancel_token_hook_added_after_cancel_runs_at_once() -> None:
 
 
 def test_progress_throttle_coalesces_but_always_sends_the_final_value() -> None:
-    sent: list[int] = []
-    throttle = ProgressThrottle(lambda p: sent.append(p.percentage), interval_s=3600)
-    for percentage in range(0, 100):
-        throttle.report(WorkerProgress(percentage, "working"))
-    throttle.report(WorkerProgress(100, "done"))
+    throttle = ProgressThrottle(interval_s=3600)
+    steps = [WorkerProgress(percentage, "working") for percentage in range(100)]
+    steps.append(WorkerProgress(100, "done"))
+    sent = [step.percentage for step in steps if throttle.admit(step) is not None]
     assert sent == [0, 100]
+    assert throttle.release() is None, "a value sent is not held back as well"
 
 
-def test_progress_throttle_flush_sends_the_held_value() -> None:
-    sent: list[int] = []
-    throttle = ProgressThrottle(lambda p: sent.append(p.percentage), interval_s=3600)
-    throttle.report(WorkerProgress(10, "a"))
-    throttle.report(WorkerProgress(42, "b"))
-    throttle.flush()
-    throttle.flush()
-    assert sent == [10, 42]
+def test_progress_throttle_release_returns_the_held_value_once() -> None:
+    throttle = ProgressThrottle(interval_s=3600)
+    assert throttle.admit(WorkerProgress(10, "a")) is not None
+    assert throttle.admit(WorkerProgress(42, "b")) is None
+    held = throttle.release()
+    assert held is not None and held.percentage == 42
+    assert throttle.release() is None
 
 
 Handled = list[tuple[str, int, object]]

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import sys
 import threading
@@ -68,6 +69,14 @@ def _wait_for_gate(control: JobControl) -> str:
     return "done"
 
 
+def _report(control: JobControl) -> str:
+    for step in (10, 50, 100):
+        control.progress(step, "working")
+        control.batch(step, 100, "file")
+    control.partial("part")
+    return "reported"
+
+
 def _kind(name: str, function: Any) -> WorkerKind:
     return WorkerKind(name, LegacyWorker(_Unused), function)
 
@@ -78,6 +87,7 @@ APP = App(
         _kind("exits", _raise_system_exit),
         _kind("leaks", _raise_cancelled_error),
         _kind("holds", _wait_for_gate),
+        _kind("reports", _report),
     ],
 )
 
@@ -156,6 +166,30 @@ def test_cancel_of_a_queued_job_ends_it_at_once(qtbot: Any, service: JobService)
     GATE.set()
     with qtbot.waitSignal(service.job_finished, timeout=10_000):
         pass
+
+
+def test_ended_jobs_leave_no_reference_cycle(qtbot: Any, service: JobService) -> None:
+    # A cycle outlives its job until the garbage collector runs: a burst's worth of them
+    # is memory the process holds for nothing.
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        with qtbot.waitSignal(service.all_jobs_finished, timeout=10_000):
+            for _ in range(20):
+                service.start("reports")
+        gc.collect()
+        left = {type(o).__qualname__ for o in gc.garbage if _from_workerkit(o)}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == set(), f"ended jobs left cycles through {sorted(left)}"
+
+
+def _from_workerkit(thing: object) -> bool:
+    owner = getattr(thing, "__self__", thing)  # a bound method: its object
+    return type(owner).__module__.startswith("workerkit")
 
 
 STUCK_ENTERED = threading.Event()
