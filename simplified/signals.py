@@ -6,6 +6,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
@@ -20,15 +21,13 @@ DRAIN_BUDGET_S = 0.008
 Handler = Callable[[str, int, object], None]
 
 
+@dataclass(slots=True)
 class _Event:
     """One queued event; its payload may be replaced while it waits (a newer progress)."""
 
-    __slots__ = ("event", "job_id", "payload")
-
-    def __init__(self, job_id: str, event: int, payload: object) -> None:
-        self.job_id = job_id
-        self.event = event
-        self.payload = payload
+    job_id: str
+    event: int
+    payload: object
 
 
 class JobSignals(QObject):
