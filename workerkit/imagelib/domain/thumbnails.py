@@ -88,7 +88,8 @@ def _decode_interruptibly(
             box = fitted.scaled(width, height, Qt.AspectRatioMode.KeepAspectRatio)
             size = (box.width(), box.height())
             image.draft("RGB", size)  # JPEG: decode at 1/2..1/8 scale
-            ImageOps.exif_transpose(image, in_place=True)  # decodes the file
+            # Decodes the file only to rotate it; an upright one is decoded below.
+            ImageOps.exif_transpose(image, in_place=True)
             color = image if image.mode in ("RGB", "RGBA") else image.convert("RGBA")
             scaled = color.resize(size, Image.Resampling.BOX).convert("RGBA")
     except (OSError, ValueError, Image.DecompressionBombError) as error:
