@@ -7,16 +7,12 @@ child process the hang is a measured outcome instead, reported as legacy's known
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-from .child import run_child
+from workerkit.testing.child import ChildDidNotEnd, in_child, rerun_in_child
 
-__all__ = ["CHILD_ENV", "ran_in_child"]
+__all__ = ["ran_in_child"]
 
-CHILD_ENV = "WORKERKIT_TEST_LEGACY_CHILD"
 CHILD_TIMEOUT_S = 90
 
 
@@ -25,13 +21,10 @@ def ran_in_child(request: pytest.FixtureRequest) -> bool:
 
     The child's failure fails the case; its hang or crash is an expected failure (D11).
     """
-    if os.environ.get(CHILD_ENV):
+    if in_child():
         return False
-    command = [sys.executable, "-m", "pytest", request.node.nodeid, "-q", "-p", "no:cacheprovider"]
-    run = run_child(
-        command, timeout_s=CHILD_TIMEOUT_S, cwd=request.config.rootpath, env={CHILD_ENV: "1"}
-    )
-    if run.hung or run.signal is not None:
-        pytest.xfail(f"D11: the legacy case's child process did not end: {run.describe()}")
-    assert run.ok, run.describe()
+    try:
+        rerun_in_child(request, timeout_s=CHILD_TIMEOUT_S)
+    except ChildDidNotEnd as ended:
+        pytest.xfail(f"D11: the legacy case's child process did not end: {ended}")
     return True

@@ -1,4 +1,4 @@
-"""Run a contract case again in a child pytest, where a legacy crash or hang is a result.
+"""Run a test case again in a child pytest, where a legacy crash or hang is a result.
 
 Under load the legacy wiring can deadlock on the GIL and a Qt signal-slot mutex, or die
 of a SIGSEGV inside a cancel (D11). In the test process either ends the whole run; in a
@@ -13,11 +13,15 @@ import sys
 
 import pytest
 
-__all__ = ["CHILD_ENV", "in_child", "rerun_in_child"]
+__all__ = ["CHILD_ENV", "ChildDidNotEnd", "in_child", "rerun_in_child"]
 
-CHILD_ENV = "WORKERKIT_CONTRACT_CHILD"
+CHILD_ENV = "WORKERKIT_CHILD_PYTEST"
 # Below the suite's per-test timeout, so the child's watchdog reports first.
 CHILD_TIMEOUT_S = 100
+
+
+class ChildDidNotEnd(AssertionError):
+    """The case's child process hung or was killed by a signal: it never reported."""
 
 
 def in_child() -> bool:
@@ -25,7 +29,7 @@ def in_child() -> bool:
     return bool(os.environ.get(CHILD_ENV))
 
 
-def rerun_in_child(request: pytest.FixtureRequest) -> None:
+def rerun_in_child(request: pytest.FixtureRequest, timeout_s: float = CHILD_TIMEOUT_S) -> None:
     """Run the calling case in a child pytest; raise AssertionError unless it passed there."""
     command = [sys.executable, "-m", "pytest", request.node.nodeid, "-q", "-p", "no:cacheprovider"]
     env = {**os.environ, CHILD_ENV: "1", "PYTHONFAULTHANDLER": "1"}
@@ -34,17 +38,17 @@ def rerun_in_child(request: pytest.FixtureRequest) -> None:
             command,
             capture_output=True,
             text=True,
-            timeout=CHILD_TIMEOUT_S,
+            timeout=timeout_s,
             cwd=request.config.rootpath,
             env=env,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise AssertionError(
-            f"the case hung in its child process (killed after {CHILD_TIMEOUT_S} s)"
+        raise ChildDidNotEnd(
+            f"the case hung in its child process (killed after {timeout_s} s)"
         ) from None
     if done.returncode < 0:
-        raise AssertionError(
+        raise ChildDidNotEnd(
             f"the case's child process was killed by signal {-done.returncode}:\n"
             f"{done.stderr[-2000:]}"
         )
