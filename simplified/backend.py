@@ -83,7 +83,7 @@ class SimplifiedBackend(Backend):
         self._queue = JobQueue(self.pool)
         self._jobs: dict[str, _InFlight] = {}
         self._current: dict[str, str] = {}
-        self._signals = JobSignals(self._on_event, self)
+        self._signals = JobSignals(self._on_event, self._jobs.__len__, self)
         # destroyed() fires before Qt deletes the pool (a child), whose destructor would
         # wait for Python jobs while holding the GIL: cancel and drain here instead.
         self.destroyed.connect(
@@ -101,6 +101,7 @@ class SimplifiedBackend(Backend):
         if kind.latest_wins:
             self._current[kind.name] = job_id
         self._queue.put(job)
+        self._signals.watch()
         self.job_started.emit(kind.name, job_id)
         self.active_count_changed.emit(len(self._jobs))
         return job_id

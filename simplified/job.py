@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from workerkit.simplified.signals import (
     FINISHED,
     PARTIAL,
     PROGRESS,
+    QUIET_S,
     JobSignals,
 )
 from workerkit.simplified.throttle import ProgressThrottle
@@ -26,7 +28,7 @@ __all__ = ["Job", "JobControl", "Work"]
 class JobControl:
     """Give the work function what it may touch: cancellation, progress, partials, the pool."""
 
-    __slots__ = ("_batch", "_progress", "_signals", "job_id", "pool", "token")
+    __slots__ = ("_batch", "_progress", "_quiet_until", "_signals", "job_id", "pool", "token")
 
     def __init__(
         self, job_id: str, signals: JobSignals, token: CancelToken, pool: QThreadPool
@@ -38,6 +40,7 @@ class JobControl:
         # Made on first use: most jobs of a burst report no progress at all.
         self._progress: ProgressThrottle | None = None
         self._batch: ProgressThrottle | None = None
+        self._quiet_until = 0.0
 
     @property
     def is_canceled(self) -> bool:
@@ -84,8 +87,11 @@ class JobControl:
                 self._send(event, throttle.release())
 
     def _send(self, event: int, step: WorkerProgress | None) -> None:
+        # Progress of a job younger than QUIET_S wakes nobody: a quick job's progress is
+        # handled with its result (a flicker nobody could read, like QProgressDialog's
+        # minimumDuration), a slower one's within QUIET_S by the mailbox's sweep.
         if step is not None:
-            self._post(event, step)
+            self._signals.post(self.job_id, event, step, quiet=time.monotonic() < self._quiet_until)
 
     def _post(self, event: int, payload: object) -> None:
         self._signals.post(self.job_id, event, payload)
@@ -99,7 +105,7 @@ class Job:
     """Run ``work`` on a pool thread and post one terminal event, whatever the work raises."""
 
     # A burst keeps a job per submission alive until it runs: no per-job closure or dict.
-    __slots__ = ("_args", "_kwargs", "_work", "control", "started")
+    __slots__ = ("_args", "_kwargs", "_work", "control")
 
     def __init__(
         self, control: JobControl, work: Work, args: tuple[Any, ...], kwargs: Mapping[str, Any]
@@ -108,12 +114,11 @@ class Job:
         self._work = work
         self._args = args
         self._kwargs = kwargs or None  # most jobs have none: keep no empty dict
-        self.started = False
 
     def run(self) -> None:
         """Run the work here, on the pool thread that took the job from its queue."""
-        self.started = True
         control = self.control
+        control._quiet_until = time.monotonic() + QUIET_S
         try:
             outcome, payload = self._outcome(control)
         finally:

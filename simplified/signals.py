@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 __all__ = ["BATCH", "CANCELED", "FAILED", "FINISHED", "PARTIAL", "PROGRESS", "JobSignals"]
 
@@ -17,6 +17,8 @@ FINISHED, FAILED, CANCELED, PROGRESS, BATCH, PARTIAL = range(6)
 COALESCED = frozenset({PROGRESS, BATCH})
 # How long one drain may hold the GUI thread before it yields to the event loop.
 DRAIN_BUDGET_S = 0.008
+# The longest a quiet event waits for the sweep (also how long a job's progress is quiet).
+QUIET_S = 0.05
 
 Handler = Callable[[str, int, object], None]
 
@@ -37,24 +39,33 @@ class JobSignals(QObject):
     when it is not already woken: a signal emission releases the GIL, so under load each
     one costs a thread switch on both sides. A progress value still waiting behind
     nothing else of its job is replaced by the next one, so a GUI thread that fell behind
-    handles the latest value only. The QObject is created on the GUI thread and parented
-    to the backend, so it outlives every job (a QRunnable must not own it).
+    handles the latest value only. A quiet event wakes nobody: it is handled with the
+    next event that does, or by the sweep, a GUI-thread timer, within ``QUIET_S``. The
+    QObject is created on the GUI thread and parented to the backend, so it outlives
+    every job (a QRunnable must not own it).
     """
 
     woken = Signal()
 
-    def __init__(self, handle: Handler, parent: QObject | None = None) -> None:
+    def __init__(
+        self, handle: Handler, busy: Callable[[], object], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._handle = handle
+        self._busy = busy
         self._events: deque[_Event] = deque()
         # Per job id, its last event still queued: the one a new progress value may replace.
         self._last: dict[str, _Event] = {}
         self._lock = threading.Lock()
         self._awake = False
         self.woken.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        self._sweep = QTimer(self)
+        self._sweep.setSingleShot(True)
+        self._sweep.setInterval(round(QUIET_S * 1000))
+        self._sweep.timeout.connect(self._swept)
 
-    def post(self, job_id: str, event: int, payload: object = None) -> None:
-        """Queue one event for the GUI thread; callable from any thread."""
+    def post(self, job_id: str, event: int, payload: object = None, *, quiet: bool = False) -> None:
+        """Queue one event for the GUI thread, waking it unless ``quiet``; from any thread."""
         with self._lock:
             last = self._last.get(job_id)
             if last is not None and last.event == event and event in COALESCED:
@@ -63,9 +74,16 @@ class JobSignals(QObject):
             entry = _Event(job_id, event, payload)
             self._events.append(entry)
             self._last[job_id] = entry
+            if quiet:
+                return
             wake, self._awake = not self._awake, True
         if wake:
             self.woken.emit()
+
+    def watch(self) -> None:
+        """Sweep quiet events up every ``QUIET_S`` while ``busy()``; call on the GUI thread."""
+        if not self._sweep.isActive():
+            self._sweep.start()
 
     def drain(self, budget_s: float | None = None) -> bool:
         """Handle queued events here, for at most ``budget_s``; return True if none are left."""
@@ -93,3 +111,9 @@ class JobSignals(QObject):
             with self._lock:
                 self._awake = True
             self.woken.emit()
+
+    @Slot()
+    def _swept(self) -> None:
+        self._drain()
+        if self._busy():
+            self._sweep.start()

@@ -9,9 +9,18 @@ from contextlib import aclosing
 
 import pytest
 from PySide6.QtCore import QThreadPool
+from workerkit.simplified import job as job_module
 from workerkit.simplified.executor import PoolExecutor
 from workerkit.simplified.fanout import map_ahead, ordered_map
-from workerkit.simplified.signals import CANCELED, FINISHED, PARTIAL, PROGRESS, JobSignals
+from workerkit.simplified.job import Job, JobControl
+from workerkit.simplified.signals import (
+    CANCELED,
+    FINISHED,
+    PARTIAL,
+    PROGRESS,
+    QUIET_S,
+    JobSignals,
+)
 from workerkit.simplified.throttle import ProgressThrottle
 from workerkit.simplified.token import CancelToken, JobCanceled
 
@@ -75,7 +84,7 @@ Handled = list[tuple[str, int, object]]
 
 def _mailbox() -> tuple[JobSignals, Handled]:
     handled: Handled = []
-    return JobSignals(lambda *event: handled.append(event)), handled
+    return JobSignals(lambda *event: handled.append(event), lambda: False), handled
 
 
 def test_job_signals_hand_a_behind_gui_thread_only_the_latest_progress(qapp) -> None:
@@ -113,6 +122,55 @@ def test_job_signals_never_replace_a_progress_already_handled(qapp) -> None:
     signals.post("a", FINISHED)
     signals.drain()
     assert handled == [("a", PROGRESS, 1), ("a", PROGRESS, 2), ("a", FINISHED, None)]
+
+
+def test_job_signals_quiet_event_waits_for_the_next_wake(qtbot) -> None:
+    signals, handled = _mailbox()
+    woken: list[None] = []
+    signals.woken.connect(lambda: woken.append(None))
+    signals.post("a", PROGRESS, 10, quiet=True)
+    signals.post("a", PROGRESS, 50, quiet=True)
+    qtbot.wait(2 * int(QUIET_S * 1000))  # no sweep: the mailbox was never watched
+    assert (woken, handled) == ([], [])
+    signals.post("a", FINISHED, "done")
+    qtbot.waitUntil(lambda: len(handled) == 2, timeout=5000)
+    assert handled == [("a", PROGRESS, 50), ("a", FINISHED, "done")]
+
+
+def test_job_signals_sweep_handles_a_quiet_event_while_busy(qtbot) -> None:
+    handled: Handled = []
+    signals = JobSignals(lambda *event: handled.append(event), lambda: True)
+    signals.watch()
+    signals.post("a", PROGRESS, 10, quiet=True)
+    qtbot.waitUntil(lambda: handled == [("a", PROGRESS, 10)], timeout=5000)
+    signals.post("a", PROGRESS, 20, quiet=True)  # the sweep goes on while busy
+    qtbot.waitUntil(lambda: len(handled) == 2, timeout=5000)
+
+
+class _Recorder:
+    """Stand in for a job's mailbox: record what is posted and whether it wakes the GUI."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[int, bool]] = []
+
+    def post(self, _job_id: str, event: int, _payload: object = None, *, quiet: bool = False):
+        self.posts.append((event, quiet))
+
+
+def _report_twice(control: JobControl) -> None:
+    control.progress(10, "started")
+    control.progress(100, "done")
+
+
+@pytest.mark.parametrize(("quiet_s", "quiet"), [(3600.0, True), (0.0, False)])
+def test_job_progress_is_quiet_only_while_the_job_is_young(
+    monkeypatch: pytest.MonkeyPatch, quiet_s: float, quiet: bool
+) -> None:
+    monkeypatch.setattr(job_module, "QUIET_S", quiet_s)
+    mailbox = _Recorder()
+    control = JobControl("a", mailbox, CancelToken(), QThreadPool.globalInstance())  # type: ignore[arg-type]
+    Job(control, _report_twice, (), {}).run()
+    assert mailbox.posts == [(PROGRESS, quiet), (PROGRESS, quiet), (FINISHED, False)]
 
 
 def test_ordered_map_keeps_input_order_and_uses_the_pool(pool: QThreadPool) -> None:

@@ -69,6 +69,11 @@ def _wait_for_gate(control: JobControl) -> str:
     return "done"
 
 
+def _report_then_hold(control: JobControl) -> str:
+    control.progress(10, "started")
+    return _wait_for_gate(control)
+
+
 def _report(control: JobControl) -> str:
     for step in (10, 50, 100):
         control.progress(step, "working")
@@ -88,6 +93,7 @@ APP = App(
         _kind("leaks", _raise_cancelled_error),
         _kind("holds", _wait_for_gate),
         _kind("reports", _report),
+        _kind("starts_then_holds", _report_then_hold),
     ],
 )
 
@@ -163,6 +169,20 @@ def test_cancel_of_a_queued_job_ends_it_at_once(qtbot: Any, service: JobService)
     # Settled inside cancel(), while the running job still holds the only thread.
     assert canceled == [queued]
     assert service.is_active(running) and not service.is_active(queued)
+    GATE.set()
+    with qtbot.waitSignal(service.job_finished, timeout=10_000):
+        pass
+
+
+def test_progress_of_a_job_that_then_blocks_arrives_while_it_runs(
+    qtbot: Any, service: JobService
+) -> None:
+    # Its progress is quiet (wakes nobody) for the job's first moments; the sweep must
+    # still deliver it while the job is stuck in one long call.
+    with qtbot.waitSignal(service.job_progressed, timeout=5000) as progressed:
+        job_id = service.start("starts_then_holds")
+    assert progressed.args[1] == job_id
+    assert service.is_active(job_id)
     GATE.set()
     with qtbot.waitSignal(service.job_finished, timeout=10_000):
         pass
