@@ -17,30 +17,40 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class _Shared:
-    """Hold the items still to claim and the results not yet handed back."""
+class _Claims:
+    """Hand out item indexes in order, at most ``ahead`` past those taken; hold results."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, ahead: int | None = None) -> None:
         self.count = count
         self.next_index = 0
+        self.limit = count if ahead is None else min(ahead, count)
+        self.closed = False
         self.results: dict[int, object] = {}
-        self.ready = threading.Condition()
+        self.changed = threading.Condition()
 
     def claim(self) -> int | None:
-        with self.ready:
-            if self.next_index >= self.count:
+        with self.changed:
+            while not self.closed and self.next_index >= self.limit < self.count:
+                self.changed.wait()
+            if self.closed or self.next_index >= self.count:
                 return None
             self.next_index += 1
             return self.next_index - 1
 
     def put(self, index: int, outcome: object) -> None:
-        with self.ready:
+        with self.changed:
             self.results[index] = outcome
-            self.ready.notify_all()
+            self.changed.notify_all()
 
-    def wake(self) -> None:
-        with self.ready:
-            self.ready.notify_all()
+    def took_one(self) -> None:
+        with self.changed:
+            self.limit = min(self.limit + 1, self.count)
+            self.changed.notify()
+
+    def close(self) -> None:
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
 
 
 def ordered_map(
@@ -54,38 +64,38 @@ def ordered_map(
     the slot back while waiting (``releaseThread``) would cut that, but lets a
     burst of jobs grow the pool without bound.
     """
-    shared = _Shared(len(items))
+    claims = _Claims(len(items))
     for _ in range(max(min(pool.maxThreadCount() - 1, len(items) - 1), 0)):
-        pool.start(lambda: _drain(shared, token, items, fn))
-    remove_hook = token.on_cancel(shared.wake)
+        pool.start(lambda: _drain(claims, token, items, fn))
+    remove_hook = token.on_cancel(claims.close)
     try:
         for index, item in enumerate(items):
-            yield item, _outcome(shared, token, items, fn, index)
+            yield item, _outcome(claims, token, items, fn, index)
     finally:
         remove_hook()
 
 
 def _outcome(
-    shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R], index: int
+    claims: _Claims, token: CancelToken, items: Sequence[T], fn: Callable[[T], R], index: int
 ) -> R | Exception:
     while True:
-        with shared.ready:
+        with claims.changed:
             token.raise_if_canceled()
-            if index in shared.results:
-                return shared.results.pop(index)  # type: ignore[return-value]
-        claimed = shared.claim()
+            if index in claims.results:
+                return claims.results.pop(index)  # type: ignore[return-value]
+        claimed = claims.claim()
         if claimed is not None:
-            shared.put(claimed, _apply(fn, items[claimed]))
+            claims.put(claimed, _apply(fn, items[claimed]))
             continue
-        with shared.ready:
-            while index not in shared.results and not token.is_canceled:
-                shared.ready.wait()
+        with claims.changed:
+            while index not in claims.results and not token.is_canceled:
+                claims.changed.wait()
 
 
-def _drain(shared: _Shared, token: CancelToken, items: Sequence[T], fn: Callable[[T], R]) -> None:
+def _drain(claims: _Claims, token: CancelToken, items: Sequence[T], fn: Callable[[T], R]) -> None:
     # stop_requested: the job was canceled or has ended (it failed, or stopped consuming).
-    while not token.stop_requested and (claimed := shared.claim()) is not None:
-        shared.put(claimed, _apply(fn, items[claimed]))
+    while not token.stop_requested and (claimed := claims.claim()) is not None:
+        claims.put(claimed, _apply(fn, items[claimed]))
 
 
 def _apply(fn: Callable[[T], R], item: T) -> R | Exception:
@@ -93,38 +103,6 @@ def _apply(fn: Callable[[T], R], item: T) -> R | Exception:
         return fn(item)
     except Exception as exc:
         return exc
-
-
-class _Window:
-    """Let helpers claim items at most ``ahead`` past what the consumer took; close to stop."""
-
-    def __init__(self, count: int, ahead: int) -> None:
-        self.count = count
-        self.next_index = 0
-        self.limit = min(ahead, count)
-        self.closed = False
-        self.changed = threading.Condition()
-
-    def claim(self) -> int | None:
-        with self.changed:
-            while not self.closed and self.next_index >= self.limit:
-                if self.next_index >= self.count:
-                    return None
-                self.changed.wait()
-            if self.closed:
-                return None
-            self.next_index += 1
-            return self.next_index - 1
-
-    def took_one(self) -> None:
-        with self.changed:
-            self.limit = min(self.limit + 1, self.count)
-            self.changed.notify()
-
-    def close(self) -> None:
-        with self.changed:
-            self.closed = True
-            self.changed.notify_all()
 
 
 async def map_ahead(
@@ -138,10 +116,10 @@ async def map_ahead(
     """
     loop = asyncio.get_running_loop()
     futures: list[asyncio.Future[R | Exception]] = [loop.create_future() for _ in items]
-    window = _Window(len(items), ahead)
+    claims = _Claims(len(items), ahead)
 
     def drain() -> None:
-        while not token.stop_requested and (claimed := window.claim()) is not None:
+        while not token.stop_requested and (claimed := claims.claim()) is not None:
             outcome = _apply(fn, items[claimed])
             # A closed loop means the job has ended: nobody waits for this any more.
             with contextlib.suppress(RuntimeError):
@@ -152,10 +130,10 @@ async def map_ahead(
     try:
         for item, future in zip(items, futures, strict=True):
             outcome = await future
-            window.took_one()
+            claims.took_one()
             yield item, outcome
     finally:
-        window.close()
+        claims.close()
 
 
 def _settle(future: asyncio.Future[R], outcome: R) -> None:

@@ -20,7 +20,7 @@ from workerkit.imagelib.domain.annotators import (
     make_annotator,
 )
 from workerkit.imagelib.domain.annotators import __all__ as exported
-from workerkit.imagelib.domain.annotators.local import COLOUR_NAMES, colour_name
+from workerkit.imagelib.domain.annotators.local import COLOUR_NAMES, colour_name, reduce_image
 
 _ORIENTATION_TAG = 0x0112
 _ROTATED_90_CW = 6
@@ -103,6 +103,19 @@ def test_local_annotator_exif_rotation_is_applied(tmp_path: Path) -> None:
     path = _save(image, tmp_path / "rotated.jpg", exif=exif)
 
     assert LocalAnnotator().annotate(path)[0] == "portrait"
+
+
+def test_reduce_image_averages_a_palette_image_instead_of_sampling_it() -> None:
+    # One-pixel black and white columns: a shrink that samples every fourth column (what
+    # Pillow does to a palette image) sees one of the two colours only.
+    stripes = Image.frombytes("P", (1024, 512), bytes(i % 2 for i in range(1024)) * 512)
+    stripes.putpalette([0, 0, 0, 255, 255, 255])
+
+    reduced = reduce_image(stripes, 256)
+
+    assert (reduced.size, reduced.mode) == ((256, 128), "RGB")
+    low, high = reduced.convert("L").getextrema()
+    assert 64 < low <= high < 192, f"sampled, not averaged: grey levels {low}..{high}"
 
 
 def test_local_annotator_transparent_pixels_count_as_white(tmp_path: Path) -> None:
