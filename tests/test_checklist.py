@@ -646,7 +646,7 @@ def test_checklist_repository_budgets_match_the_issue_targets() -> None:
         ("plumbing", "no-op round trip, median"): (2.0, None, None),
         ("plumbing", "burst: wall time"): (1.8, None, None),
         ("registration", "registration: wall time"): (1.5, None, None),
-        ("search", "queries: wall time"): (1.0, None, None),
+        ("search", "queries: wall time"): (0.95, None, None),
         ("thumbnail", "thumbnails: throughput"): (4.0, None, None),
         ("annotation", "annotation: wall time"): (6.0, None, None),
         ("cancellation", "cancel *: GUI blocked, p95"): (None, 1.0, "ms"),

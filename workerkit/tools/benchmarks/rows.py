@@ -206,7 +206,7 @@ def _specs(sizes: Sizes, pool: float | None) -> list[_Spec]:
               target=f"<= pool size + 2 (= {threads:.0f})" if pool else None,
               check=_at_most(threads) if pool else None),
         _Spec(worker="plumbing", workload="burst", key="peak_rss_growth_mb", unit="MB",
-              metric="burst: peak RSS growth", target="<= 2 MB", check=_at_most(2.0)),
+              metric="burst: peak RSS growth", target="<= 1 MB", check=_at_most(1.0)),
         _Spec(worker="plumbing", workload="burst", key="refused_starts", unit="count",
               metric="burst: refused starts"),
         _Spec(worker="plumbing", workload="burst", key="signals", unit="count",
