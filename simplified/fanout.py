@@ -30,7 +30,8 @@ class _Claims:
 
     def claim(self) -> int | None:
         with self.changed:
-            while not self.closed and self.next_index >= self.limit < self.count:
+            # Wait while the window is full but items are left; then claim or give up.
+            while not self.closed and self.limit <= self.next_index < self.count:
                 self.changed.wait()
             if self.closed or self.next_index >= self.count:
                 return None

@@ -153,7 +153,9 @@ class _Recorder:
     def __init__(self) -> None:
         self.posts: list[tuple[int, bool]] = []
 
-    def post(self, _job_id: str, event: int, _payload: object = None, *, quiet: bool = False):
+    def post(
+        self, _job_id: str, event: int, _payload: object = None, *, quiet: bool = False
+    ) -> None:
         self.posts.append((event, quiet))
 
 
