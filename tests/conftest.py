@@ -19,9 +19,17 @@ from workerkit.imagelib.domain.scanner import scan_images
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.sample import SampleManifest, make_sample_library
 from workerkit.imagelib.service import WorkerService
+from workerkit.testing.keepalive import legacy_workers_kept
 from workerkit.tools.benchmarks.probes import qthreads_alive
 
 SAMPLE_COUNT = 200
+
+
+@pytest.fixture(autouse=True)
+def _legacy_workers_kept() -> Iterator[None]:
+    """Keep legacy workers alive until their threads end: a quick job can crash the run."""
+    with legacy_workers_kept():
+        yield
 
 
 @pytest.fixture(scope="session")

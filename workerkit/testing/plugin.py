@@ -66,14 +66,17 @@ def contract_harness(
     """Return the harness of one contract case: a fresh JobService routed to one stack."""
     from workerkit.testing.cases import contract_of
     from workerkit.testing.harness import Harness
+    from workerkit.testing.keepalive import legacy_workers_kept
 
     contract = contract_of(request.cls)
     assert contract is not None
-    harness = Harness(contract, contract_kind, contract_stack, request, qtbot, tmp_path)
-    try:
-        yield harness
-    finally:
-        harness.close()
+    # A legacy job that ends before its start returns can crash the process (keepalive).
+    with legacy_workers_kept():
+        harness = Harness(contract, contract_kind, contract_stack, request, qtbot, tmp_path)
+        try:
+            yield harness
+        finally:
+            harness.close()
 
 
 @pytest.hookimpl(hookwrapper=True)
