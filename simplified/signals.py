@@ -87,7 +87,10 @@ class JobSignals(QObject):
 
     def drain(self, budget_s: float | None = None) -> bool:
         """Handle queued events here, for at most ``budget_s``; return True if none are left."""
-        self._awake = False
+        # Under the lock: a post's test-and-set of the flag in between would leave it set
+        # with no drain coming, and every later post would skip its wake.
+        with self._lock:
+            self._awake = False
         deadline = None if budget_s is None else time.perf_counter() + budget_s
         while (entry := self._next()) is not None:
             self._handle(entry.job_id, entry.event, entry.payload)

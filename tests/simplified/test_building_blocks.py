@@ -147,6 +147,64 @@ def test_job_signals_sweep_handles_a_quiet_event_while_busy(qtbot) -> None:
     qtbot.waitUntil(lambda: len(handled) == 2, timeout=5000)
 
 
+class _NotingLock:
+    """A lock that notes when the main (GUI) thread goes to take it."""
+
+    def __init__(self, noted: threading.Event) -> None:
+        self._lock = threading.Lock()
+        self._noted = noted
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._noted.set()
+        self._lock.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self._lock.release()
+
+
+class _Interleaved(JobSignals):
+    """Pause a pool thread's post between reading and setting the wake flag until the GUI moves.
+
+    The GUI thread "moves" when it writes the flag or goes for the lock, whichever the
+    mailbox does first as its drain begins.
+    """
+
+    def __init__(self, handled: Handled) -> None:
+        self.reading, self.gui_moved = threading.Event(), threading.Event()
+        self._flag = False
+        super().__init__(lambda *event: handled.append(event), lambda: False)
+        self._lock = _NotingLock(self.gui_moved)  # type: ignore[assignment]
+
+    @property  # type: ignore[override]
+    def _awake(self) -> bool:
+        value = self._flag
+        if threading.current_thread() is not threading.main_thread():
+            self.reading.set()
+            assert self.gui_moved.wait(10)
+        return value
+
+    @_awake.setter
+    def _awake(self, value: bool) -> None:
+        self._flag = value
+        if threading.current_thread() is threading.main_thread():
+            self.gui_moved.set()
+
+
+def test_job_signals_wake_is_not_lost_to_a_post_racing_the_drain(qtbot) -> None:
+    handled: Handled = []
+    signals = _Interleaved(handled)
+    signals.post("a", FINISHED)  # wakes: a drain is queued
+    signals.gui_moved.clear()
+    poster = threading.Thread(target=signals.post, args=("b", FINISHED))
+    poster.start()
+    assert signals.reading.wait(10)
+    qtbot.waitUntil(lambda: len(handled) == 2, timeout=5000)  # the queued drain runs
+    poster.join(10)
+    signals.post("c", FINISHED)  # must wake: no drain is queued any more, no sweep runs
+    qtbot.waitUntil(lambda: len(handled) == 3, timeout=5000)
+
+
 class _Recorder:
     """Stand in for a job's mailbox: record what is posted and whether it wakes the GUI."""
 
