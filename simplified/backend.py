@@ -136,6 +136,7 @@ class SimplifiedBackend(Backend):
 
     def wait_for_all(self, timeout_ms: int) -> bool:
         """Wait for the pool to go idle, then deliver the jobs' queued terminal events."""
+        self._queue.kick()  # jobs queued since the event loop last ran
         done = self.pool.waitForDone(timeout_ms)
         self._signals.drain()
         return done

@@ -6,7 +6,7 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRunnable, QThreadPool
+from PySide6.QtCore import QRunnable, QThreadPool, QTimer
 
 if TYPE_CHECKING:
     from workerkit.simplified.job import Job
@@ -20,7 +20,11 @@ class JobQueue:
     Every QThreadPool.start() releases the GIL and wakes a thread, so a burst of starts
     from the GUI thread pays one thread switch per job against the busy pool threads. Here
     a burst costs one start per pool thread, and a job still waiting is taken back with
-    no Qt call at all.
+    no Qt call at all. The first job of an event-loop turn starts at once; the jobs
+    queued after it in the same turn start once the GUI thread is back in its event
+    loop (or at ``kick()``): a pool thread running them during a burst of starts would
+    take the GIL at each of the GUI thread's signal emissions (an emission releases it)
+    and stall the burst.
     """
 
     def __init__(self, pool: QThreadPool) -> None:
@@ -29,14 +33,29 @@ class JobQueue:
         self._jobs: deque[Job] = deque()
         self._lock = threading.Lock()
         self._drains = 0
+        self._kick_due = False
 
     def put(self, job: Job) -> None:
-        """Queue ``job``; it runs on the pool after the jobs queued before it."""
+        """Queue ``job``; it runs on the pool after the jobs queued before it. GUI thread only."""
         with self._lock:
             self._jobs.append(job)
-            start = self._drains < self._limit
-            self._drains += start
-        if start:
+            now = self._drains == 0 and not self._kick_due
+            self._drains += now
+            due = not now and not self._kick_due and self._drains < self._limit
+            self._kick_due |= due
+        if now:
+            self._pool.start(_Drain(self))
+        elif due:
+            # Bound to the pool: a kick still due when the pool is destroyed is dropped.
+            QTimer.singleShot(0, self._pool, self.kick)
+
+    def kick(self) -> None:
+        """Start the drains the queued jobs are short of, now."""
+        with self._lock:
+            self._kick_due = False
+            count = max(0, min(self._limit - self._drains, len(self._jobs)))
+            self._drains += count
+        for _ in range(count):
             self._pool.start(_Drain(self))
 
     def take_back(self, job: Job) -> bool:
@@ -51,7 +70,9 @@ class JobQueue:
     def next_job(self) -> Job | None:
         """Return the next job to run, or None (and retire the caller's drain) when empty."""
         with self._lock:
-            if self._jobs:
+            # While starts are still coming in this event-loop turn, leave the rest to
+            # the kick, so no pool thread competes with them for the GIL.
+            if self._jobs and not self._kick_due:
                 return self._jobs.popleft()
             self._drains -= 1
             return None

@@ -13,6 +13,7 @@ from workerkit.simplified import job as job_module
 from workerkit.simplified.executor import PoolExecutor
 from workerkit.simplified.fanout import map_ahead, ordered_map
 from workerkit.simplified.job import Job, JobControl
+from workerkit.simplified.queue import JobQueue
 from workerkit.simplified.signals import (
     CANCELED,
     FINISHED,
@@ -231,6 +232,40 @@ def test_job_progress_is_quiet_only_while_the_job_is_young(
     control = JobControl("a", mailbox, CancelToken(), QThreadPool.globalInstance())  # type: ignore[arg-type]
     Job(control, _report_twice, (), {}).run()
     assert mailbox.posts == [(PROGRESS, quiet), (PROGRESS, quiet), (FINISHED, False)]
+
+
+class _Blocking:
+    """Stand in for a job: block its pool thread until released."""
+
+    def __init__(self, release: threading.Event) -> None:
+        self._release = release
+
+    def run(self) -> None:
+        assert self._release.wait(10)
+
+
+def test_job_queue_feeds_one_thread_until_the_event_loop_runs(qtbot, pool: QThreadPool) -> None:
+    queue, release = JobQueue(pool), threading.Event()
+    try:
+        for _ in range(4):
+            queue.put(_Blocking(release))  # type: ignore[arg-type]
+        assert pool.activeThreadCount() == 1, "a burst of starts must not feed every thread"
+        qtbot.waitUntil(lambda: pool.activeThreadCount() == 2, timeout=5000)
+    finally:
+        release.set()
+    assert pool.waitForDone(10_000)
+
+
+def test_job_queue_kick_starts_the_missing_drains_at_once(pool: QThreadPool) -> None:
+    queue, release = JobQueue(pool), threading.Event()
+    try:
+        queue.put(_Blocking(release))  # type: ignore[arg-type]
+        queue.put(_Blocking(release))  # type: ignore[arg-type]
+        queue.kick()  # as wait_for_all() does, with no event loop running
+        assert pool.activeThreadCount() == 2
+    finally:
+        release.set()
+    assert pool.waitForDone(10_000)
 
 
 def test_ordered_map_keeps_input_order_and_uses_the_pool(pool: QThreadPool) -> None:
