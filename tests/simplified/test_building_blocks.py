@@ -6,10 +6,12 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import aclosing
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QThreadPool
 from workerkit.simplified import job as job_module
+from workerkit.simplified.coroutine import run_coroutine
 from workerkit.simplified.executor import PoolExecutor
 from workerkit.simplified.fanout import map_ahead, ordered_map
 from workerkit.simplified.job import Job, JobControl
@@ -401,3 +403,38 @@ def test_pool_executor_passes_exceptions_through(pool: QThreadPool) -> None:
 
     with pytest.raises(ZeroDivisionError):
         asyncio.run(main())
+
+
+def test_coroutine_cancel_reaches_its_loop_without_a_wake_from_the_canceler(
+    monkeypatch: pytest.MonkeyPatch, pool: QThreadPool
+) -> None:
+    wakers: list[threading.Thread] = []
+    original = asyncio.BaseEventLoop.call_soon_threadsafe
+
+    def recording(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> Any:
+        wakers.append(threading.current_thread())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "call_soon_threadsafe", recording)
+    token, entered, outcome = CancelToken(), threading.Event(), []
+    control = JobControl("j", _Recorder(), token, pool)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        entered.set()
+        await asyncio.sleep(30)
+
+    def run() -> None:
+        try:
+            run_coroutine(control, main)
+        except JobCanceled:
+            outcome.append("canceled")
+
+    job_thread = threading.Thread(target=run)
+    job_thread.start()
+    assert entered.wait(10)
+    token.cancel()
+    job_thread.join(10)
+    assert outcome == ["canceled"]
+    # A wake writes to the loop's socket (releasing the GIL): the canceling GUI thread
+    # then waits for the loop thread.
+    assert threading.main_thread() not in wakers, "cancel() woke the job's loop itself"
