@@ -53,7 +53,7 @@ class JobQueue:
         """Start the drains the queued jobs are short of, now."""
         with self._lock:
             self._kick_due = False
-            count = max(0, min(self._limit - self._drains, len(self._jobs)))
+            count = min(self._limit - self._drains, len(self._jobs))
             self._drains += count
         for _ in range(count):
             self._pool.start(_Drain(self))

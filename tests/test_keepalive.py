@@ -39,19 +39,18 @@ def test_keepalive_keeps_a_worker_whose_thread_still_runs(
     qtbot,
     make_service: Callable[..., WorkerService],
     registered_store: ImageStore,
+    fake_api: FakeVisionServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     unreleased: list[object] = []
     monkeypatch.setattr(workerkit.testing.keepalive, "_UNRELEASED", unreleased)
-    with FakeVisionServer(latency=0.5, required_key="k") as server:
-        monkeypatch.setenv("WORKERKIT_API_BASE", server.base_url)
-        monkeypatch.setenv("WORKERKIT_API_KEY", "k")
-        service = make_service(registered_store, "legacy")
-        ended: list[object] = []
-        service.annotation_finished.connect(ended.append)
-        with legacy_workers_kept() as held:
-            service.start_annotation([1], ["http"])
-            qtbot.waitUntil(lambda: server.requests >= 1, timeout=LONG)
-            [worker] = held
-        assert unreleased == [worker], "a worker whose thread runs is kept for the process"
-        qtbot.waitUntil(lambda: bool(ended), timeout=LONG)
+    fake_api.latency = 0.5  # the job's thread is still in its request when the block ends
+    service = make_service(registered_store, "legacy")
+    ended: list[object] = []
+    service.annotation_finished.connect(ended.append)
+    with legacy_workers_kept() as held:
+        service.start_annotation([1], ["http"])
+        qtbot.waitUntil(lambda: fake_api.requests >= 1, timeout=LONG)
+        [worker] = held
+    assert unreleased == [worker], "a worker whose thread runs is kept for the process"
+    qtbot.waitUntil(lambda: bool(ended), timeout=LONG)
