@@ -1,0 +1,8 @@
+"""The legacy stack: a new QThread per job, wired as a careful app wires it by hand.
+
+It runs the legacy side of every app that declares no ``legacy_stack`` of its own.
+"""
+
+from workerkit.legacy.thread_stack import ThreadStack
+
+__all__ = ["ThreadStack"]

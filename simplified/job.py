@@ -136,10 +136,5 @@ class Job:
         except BaseException as exc:
             # BaseException too: a leaked CancelledError or a SystemExit in the work must
             # still end the job, or it would stay in flight forever.
-            return FAILED, _describe(exc)
+            return FAILED, exc
         return FINISHED, result
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text if text else f"{type(exc).__name__} raised with no message."

@@ -215,6 +215,27 @@ def test_peer_ratio_says_how_many_times_better_simplified_is() -> None:
     assert (searched.peer, searched.peer_ratio) == (None, None)
 
 
+def test_rows_over_unequal_work_report_the_outcome_not_a_ratio() -> None:
+    runs = [
+        _run("burst", "legacy", wall_ms=90.0, jobs=100, refused_starts=98),
+        _run("burst", "simplified", wall_ms=18.0, jobs=100, refused_starts=0),
+        _run("roundtrip", "legacy", median_ms=2.0),
+        _run("roundtrip", "simplified", median_ms=1.0),
+    ]
+
+    rows = {r.metric: r for r in build_rows(runs, ("plumbing",), TINY, 4)}
+
+    burst = rows["burst: wall time"]
+    assert (burst.ratio, burst.met) == (None, None)
+    assert burst.target == (
+        "not compared: legacy refused 98 starts of its 100 jobs, retried one by one"
+    )
+    refused = rows["burst: refused starts"]
+    assert (refused.legacy, refused.simplified) == (98.0, 0.0)
+    # Equal work elsewhere keeps its ratio.
+    assert rows["no-op round trip, median"].ratio == pytest.approx(2.0)
+
+
 # --- the table, the Markdown and the chart -----------------------------------------------
 
 

@@ -26,7 +26,6 @@ from workerkit.imagelib.sample import SampleManifest, make_sample_library
 from workerkit.imagelib.service import WorkerService
 
 from .conftest import qthreads_alive
-from .legacy_child import ran_in_child
 
 LONG = 30_000
 
@@ -81,10 +80,7 @@ def test_demo_registers_searches_annotates_and_fills_the_grid(
     demo_library: SampleManifest,
     tmp_path: Path,
     stack: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if stack == "legacy" and ran_in_child(request):
-        return
     service = make_service(store, stack)
     window = open_window(qtbot, service, demo_library)
     originals = demo_library.images - demo_library.duplicates
@@ -124,15 +120,13 @@ def test_demo_registers_searches_annotates_and_fills_the_grid(
     assert store.count_images() == originals  # the store outlives the service
 
 
+@pytest.mark.workerkit_isolated  # the registration runs on the legacy stack
 def test_demo_cancels_a_registration_on_the_stack_chosen_in_the_panel(
     qtbot,
     make_service: Callable[..., WorkerService],
     store: ImageStore,
     demo_library: SampleManifest,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if ran_in_child(request):  # the registration runs on the legacy stack
-        return
     service = make_service(store, "simplified")
     window = DemoWindow(service, demo_library.root)
     qtbot.addWidget(window)
@@ -161,6 +155,7 @@ def test_demo_cancels_a_registration_on_the_stack_chosen_in_the_panel(
     qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=LONG)
 
 
+@pytest.mark.workerkit_isolated  # shadow runs the legacy stack
 def test_demo_shadow_search_from_the_panel_still_fills_the_grid(
     qtbot,
     make_service: Callable[..., WorkerService],

@@ -1,22 +1,23 @@
-"""The test harness holds legacy workers until their threads end (workerkit.testing.keepalive)."""
+"""The test harness holds legacy workers until their threads end (tests.keepalive)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-from workerkit.legacy.manager import WorkerManager
 
-import workerkit.testing.keepalive
+import tests.keepalive
+from tests.keepalive import legacy_workers_kept
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.fakeapi import FakeVisionServer
 from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.legacy_workers.manager import WorkerManager
 from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
 from workerkit.imagelib.service import WorkerService
-from workerkit.testing.keepalive import legacy_workers_kept
 from workerkit.testing.threads import qthreads_alive
 
-pytestmark = pytest.mark.timeout(60)
+# Each test drives the image library's legacy stack: in a child pytest (isolation).
+pytestmark = [pytest.mark.timeout(60), pytest.mark.workerkit_isolated]
 
 LONG = 30_000
 
@@ -43,7 +44,7 @@ def test_keepalive_keeps_a_worker_whose_thread_still_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     unreleased: list[object] = []
-    monkeypatch.setattr(workerkit.testing.keepalive, "_UNRELEASED", unreleased)
+    monkeypatch.setattr(tests.keepalive, "_UNRELEASED", unreleased)
     fake_api.latency = 0.5  # the job's thread is still in its request when the block ends
     service = make_service(registered_store, "legacy")
     ended: list[object] = []

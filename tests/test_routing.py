@@ -188,6 +188,7 @@ def libraries(registered_store: ImageStore, tmp_path: Path) -> Iterator[tuple[Pa
     yield gated, free, Path(copies[0])
 
 
+@pytest.mark.workerkit_isolated  # runs the legacy stack
 def test_routing_switch_moves_new_registrations_and_the_running_one_stays_on_legacy(
     qtbot,
     make_service: Callable[..., WorkerService],
@@ -222,6 +223,7 @@ def test_routing_switch_moves_new_registrations_and_the_running_one_stays_on_leg
     assert service.backend_for("registration") == "simplified"
 
 
+@pytest.mark.workerkit_isolated  # runs the legacy stack
 def test_routing_switch_moves_new_thumbnails_and_the_running_one_stays_on_simplified(
     qtbot, make_service: Callable[..., WorkerService], registered_store: ImageStore
 ) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
-from workerkit.simplified.backend import SimplifiedBackend
 from workerkit.simplified.job import JobControl
+from workerkit.simplified.stack import SimplifiedStack
 from workerkit.simplified.token import JobCanceled
 
 import workerkit.shadow
@@ -39,7 +39,8 @@ from workerkit.shadow import (
     summarize_shadow_log,
 )
 
-pytestmark = pytest.mark.timeout(120)
+# Each test drives the image library's legacy stack: in a child pytest (isolation).
+pytestmark = [pytest.mark.timeout(120), pytest.mark.workerkit_isolated]
 
 LONG = 60_000
 LEGACY_ID = re.compile(r"^(search|thumbnail)_\d+$")
@@ -47,7 +48,7 @@ CANDIDATE_ID = re.compile(r"^(search|thumbnail)_[0-9a-f]{32}$")
 THUMB_SIZE = QSize(96, 96)
 
 
-class BrokenCandidate(SimplifiedBackend):
+class BrokenCandidate(SimplifiedStack):
     """A candidate whose pool functions are replaced by ``broken(original)``."""
 
     def broken(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -130,10 +131,10 @@ def shadowed(
 ) -> Callable[..., WorkerService]:
     """Build a legacy service with search and thumbnail in shadow mode, on the sample library."""
 
-    def build(candidate: type[SimplifiedBackend] | None = None) -> WorkerService:
+    def build(candidate: type[SimplifiedStack] | None = None) -> WorkerService:
         factory = None
         if candidate is not None:
-            factory = lambda app, pool, parent: candidate(app, None, parent, pool=pool)  # noqa: E731
+            factory = lambda app, pool, parent: candidate(app, parent, pool=pool)  # noqa: E731
         service = make_service(
             registered_store, "legacy", shadow_log=shadow_log, shadow_candidate=factory
         )

@@ -109,7 +109,7 @@ TERMINALS = frozenset({"finished", "failed", "canceled"})
 DELIVERIES = frozenset({"finished", "partial"})
 # Kinds that write to the database. A canceled job of one of them whose work had completed
 # may end finished on the simplified stack (its result says what is now stored; see
-# SimplifiedBackend._settle), and the database must then hold what it reports.
+# SimplifiedStack._settle), and the database must then hold what it reports.
 WRITING = frozenset({"registration", "annotation"})
 # What a start after shutdown() must name.
 FIX_HINT = "create a new WorkerService"

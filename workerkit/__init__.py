@@ -1,8 +1,9 @@
 """workerkit: migrate a PySide6 app's workers from QThread to QThreadPool one kind at a time.
 
 The toolkit: declare each kind once (``WorkerKind`` with a ``LegacyWorker`` adapter and a
-pool function), gather them in an ``App``, and run them through ``JobService`` on the
-stack each kind's flag names. The image library (``workerkit.imagelib``) is the reference
+pool function), gather them in an ``App`` (with your own manager as its ``legacy_stack``,
+a ``Stack`` subclass, if you have one), and run them through ``JobService`` on the stack
+each kind's flag names. The image library (``workerkit.imagelib``) is the reference
 app; its LoRAIro-compatible names (``WorkerService``, ``ImageStore``, ...) stay here too.
 """
 
@@ -18,8 +19,10 @@ __all__ = [
     "JobService",
     "LegacyWorker",
     "SearchConditions",
+    "Stack",
     "Stage",
     "Suite",
+    "WorkerError",
     "WorkerKind",
     "WorkerProgress",
     "WorkerService",
@@ -39,8 +42,10 @@ _LOCATIONS = {
     "Kind": "workerkit.imagelib.kinds",
     "LegacyWorker": "workerkit.kind",
     "SearchConditions": "workerkit.imagelib.domain.conditions",
+    "Stack": "workerkit.stack",
     "Stage": "workerkit.app",
     "Suite": "workerkit.app",
+    "WorkerError": "workerkit.errors",
     "WorkerKind": "workerkit.kind",
     "WorkerProgress": "workerkit.progress",
     "WorkerService": "workerkit.imagelib.service",
@@ -50,12 +55,14 @@ _LOCATIONS = {
 
 if TYPE_CHECKING:
     from workerkit.app import App, Stage, Suite, load_app
+    from workerkit.errors import WorkerError
     from workerkit.imagelib.domain.conditions import SearchConditions
     from workerkit.imagelib.domain.store import ImageRecord, ImageStore
     from workerkit.imagelib.service import WorkerService
     from workerkit.kind import DeclarationError, LegacyWorker, WorkerKind, Workload
     from workerkit.progress import WorkerProgress
     from workerkit.service import JobService
+    from workerkit.stack import Stack
 
 
 def __getattr__(name: str) -> Any:

@@ -14,9 +14,12 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workerkit.kind import DeclarationError, WorkerKind, check_kinds
+
+if TYPE_CHECKING:
+    from workerkit.stacks import StackFactory
 
 __all__ = [
     "DEFAULT_APP",
@@ -70,10 +73,26 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class App:
-    """Hold an application's declared kinds; look kinds up by name or by job id."""
+    """Hold an application's declared kinds; look kinds up by name or by job id.
+
+    Args:
+        name: The app's name, as the tools show it.
+        kinds: The app's worker kinds.
+        legacy_stack: The stack that runs a kind whose flag is ``legacy``: the app's own
+            worker manager behind a ``workerkit.Stack`` subclass (or any
+            ``factory(app, parent)`` returning a Stack). None: workerkit's careful
+            QThread-per-job stack, wired as Qt documents it.
+        stages: The migration stages the checklist walks through.
+        budgets: The checklist's limits for compare rows and the shadow log.
+
+    Raises:
+        DeclarationError: Two kinds share a name or a job-id prefix, a stage names an
+            undeclared kind, or ``legacy_stack`` is not callable.
+    """
 
     name: str
     kinds: tuple[WorkerKind, ...]
+    legacy_stack: StackFactory | None = None
     stages: tuple[Stage, ...] = ()
     budgets: Mapping[str, Any] = field(default_factory=dict)
     _by_name: Mapping[str, WorkerKind] = field(init=False, repr=False, compare=False)
@@ -83,16 +102,31 @@ class App:
         name: str,
         kinds: Iterable[WorkerKind],
         *,
+        legacy_stack: StackFactory | None = None,
         stages: Sequence[Stage] = (),
         budgets: Mapping[str, Any] | None = None,
     ) -> None:
         kinds = tuple(kinds)
+        if legacy_stack is not None and not callable(legacy_stack):
+            raise DeclarationError(
+                f"{name}: legacy_stack must be a workerkit.Stack subclass (or a factory "
+                f"of (app, parent) returning one), not {legacy_stack!r}."
+            )
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "kinds", kinds)
+        object.__setattr__(self, "legacy_stack", legacy_stack)
         object.__setattr__(self, "stages", tuple(stages))
         object.__setattr__(self, "budgets", dict(budgets or {}))
         object.__setattr__(self, "_by_name", check_kinds(kinds))
         self._check_stages()
+
+    @property
+    def legacy_stack_name(self) -> str:
+        """Return what runs this app's legacy side, for the tools: its stack's name."""
+        stack = self.legacy_stack
+        if stack is None:
+            return "workerkit's QThread-per-job stack"
+        return getattr(stack, "__qualname__", None) or type(stack).__name__
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -12,9 +12,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["DeclarationError", "LegacyWorker", "WorkerKind", "Workload"]
+if TYPE_CHECKING:
+    from workerkit.progress import WorkerProgress
+
+__all__ = ["INTERRUPT", "DeclarationError", "LegacyWorker", "WorkerKind", "Workload"]
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -26,25 +29,112 @@ class DeclarationError(ValueError):
     """A kind declaration is incomplete or contradictory; the message names the kind and the fix."""
 
 
-@dataclass(frozen=True, slots=True)
+INTERRUPT = "requestInterruption"
+"""``LegacyWorker(cancel=INTERRUPT)``: cancel through ``QThread.requestInterruption()``."""
+
+# Per signal role: the fewest and the most values the signal may carry (None: no limit).
+_ARITY: dict[str, tuple[int, int | None]] = {
+    "finished": (0, 1),
+    "result": (1, None),
+    "error": (0, None),
+    "canceled": (0, None),
+    "progress": (1, 2),
+    "batch_progress": (3, 3),
+    "partial": (1, None),
+}
+_ROLE_USE = {
+    "finished": "the result, or nothing (name the signal that carries the result as result=)",
+    "result": "the result",
+    "error": "the error message or exception, or nothing",
+    "canceled": "nothing it needs",
+    "progress": "a percentage or a progress object, and optionally a message",
+    "batch_progress": "(current, total, item)",
+    "partial": "the partial result",
+}
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class LegacyWorker:
     """Adapt an app's existing QThread-era worker class, unchanged, by the names of its parts.
 
     Two shapes are understood: a ``QObject`` worker moved to a new ``QThread`` whose
-    ``started`` signal calls the ``run`` slot, and a ``QThread`` subclass overriding
-    ``run()``. ``factory`` builds one worker from a job's arguments (default: the class).
+    ``started`` signal calls the ``run`` method, and a ``QThread`` subclass overriding
+    ``run()``. Every name is the name of one of the worker's signals or methods, or None
+    when it has no such part.
+
+    Args:
+        worker_class: The worker's class, a ``QObject`` or ``QThread`` subclass.
+        factory: Builds one worker from a job's arguments (default: the class itself).
+        run: The method the thread's ``started`` signal calls (``QObject`` workers). A
+            run method that returns a value instead of sending it ends the job with it.
+        finished: The signal the worker sends when it is done: with the result, or with
+            nothing when ``result`` names the signal that carries it.
+        result: A signal carrying the result, sent before a no-argument ``finished``.
+        error: The signal carrying a failure (a message or an exception).
+        error_of_result: A function of the result returning the failure it carries
+            (an exception or a message) or None: for workers that send
+            ``finished(Exception)`` or fold errors into their result.
+        canceled: The worker's own signal saying it stopped on a cancel.
+        progress: The progress signal: a percentage, a progress object with a
+            ``percentage``, or (percentage, message).
+        progress_of: A function turning the progress signal's value into a
+            ``WorkerProgress``, for a progress object whose fields have other names
+            (default: ``workerkit.progress.progress_of``).
+        batch_progress: A signal of (current, total, item).
+        partial: A signal carrying a partial result.
+        cancel: The method that asks the worker to stop, or ``INTERRUPT`` for workers that
+            poll ``QThread.isInterruptionRequested()``.
+        partials_of_result: A function turning the finished result into the partials
+            the simplified side delivers as it goes (sent just before ``job_finished``).
+
+    Raises:
+        DeclarationError: An unknown keyword was given (the message lists the known ones).
     """
 
     worker_class: type
-    factory: Callable[..., Any] | None = None
-    run: str = "run"
-    finished: str = "finished"
-    error: str | None = "error_occurred"
-    progress: str | None = None
-    batch_progress: str | None = None
-    partial: str | None = None
-    cancel: str | None = "cancel"
-    partials_of_result: Callable[[Any], Any] | None = None
+    factory: Callable[..., Any] | None
+    run: str
+    finished: str
+    result: str | None
+    error: str | None
+    error_of_result: Callable[[Any], object] | None
+    canceled: str | None
+    progress: str | None
+    progress_of: Callable[[Any], WorkerProgress] | None
+    batch_progress: str | None
+    partial: str | None
+    cancel: str | None
+    partials_of_result: Callable[[Any], Any] | None
+
+    def __init__(
+        self,
+        worker_class: type,
+        *,
+        factory: Callable[..., Any] | None = None,
+        run: str = "run",
+        finished: str = "finished",
+        result: str | None = None,
+        error: str | None = "error_occurred",
+        error_of_result: Callable[[Any], object] | None = None,
+        canceled: str | None = None,
+        progress: str | None = None,
+        progress_of: Callable[[Any], WorkerProgress] | None = None,
+        batch_progress: str | None = None,
+        partial: str | None = None,
+        cancel: str | None = "cancel",
+        partials_of_result: Callable[[Any], Any] | None = None,
+        **unknown: Any,
+    ) -> None:
+        if unknown:
+            known = ", ".join(n for n in LegacyWorker.__slots__ if n != "worker_class")
+            raise DeclarationError(
+                f"LegacyWorker({getattr(worker_class, '__name__', worker_class)}) got unknown "
+                f"keyword{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                f"the known ones are {known}."
+            )
+        values = dict(locals())
+        for name in LegacyWorker.__slots__:
+            object.__setattr__(self, name, values[name])
 
     @property
     def is_thread(self) -> bool:
@@ -57,9 +147,14 @@ class LegacyWorker:
         """Build one worker for a job."""
         return (self.factory or self.worker_class)(*args, **kwargs)
 
+    def signals(self) -> dict[str, str]:
+        """Return the named signals by role (finished, result, error, ...)."""
+        roles = {role: getattr(self, role) for role in _ARITY}
+        return {role: name for role, name in roles.items() if name is not None}
+
     def check(self, kind: str) -> None:
-        """Raise DeclarationError if the class lacks a named signal or method."""
-        from PySide6.QtCore import QObject, Signal
+        """Raise DeclarationError for a missing part or a signal that cannot carry its role."""
+        from PySide6.QtCore import QObject
 
         cls = self.worker_class
         if not (isinstance(cls, type) and issubclass(cls, QObject)):
@@ -67,31 +162,74 @@ class LegacyWorker:
                 f"Kind {kind!r}: LegacyWorker needs a QObject or QThread subclass, got {cls!r}; "
                 "pass the worker class (and a factory if it needs arguments built)."
             )
-        signals = {"finished": self.finished, "error": self.error, "progress": self.progress}
-        signals |= {"batch_progress": self.batch_progress, "partial": self.partial}
-        for role, name in signals.items():
-            if name is not None and not isinstance(getattr(cls, name, None), Signal):
-                raise DeclarationError(
-                    f"Kind {kind!r}: {cls.__name__} has no signal {name!r} (the {role} "
-                    f"signal); name one of its signals ({_signal_names(cls)}) or pass "
-                    f"{role}=None."
-                )
-        if self.is_thread and self.finished in ("finished", "started"):
+        for role, name in self.signals().items():
+            self._check_signal(kind, role, name)
+        if self.is_thread and self.result is None and self.finished in ("finished", "started"):
             raise DeclarationError(
                 f"Kind {kind!r}: {cls.__name__} is a QThread, whose own {self.finished!r} signal "
                 "carries no result; name the signal that carries the result, e.g. "
                 "finished='result_ready'."
             )
+        self._check_methods(kind)
+
+    def _check_signal(self, kind: str, role: str, name: str) -> None:
+        from PySide6.QtCore import Signal
+
+        cls = self.worker_class
+        if not isinstance(getattr(cls, name, None), Signal):
+            raise DeclarationError(
+                f"Kind {kind!r}: {cls.__name__} has no signal {name!r} (the {role} "
+                f"signal); name one of its signals ({_signal_names(cls)}) or pass "
+                f"{role}=None."
+            )
+        if self.is_thread and role == "finished" and self.result is not None:
+            return  # the thread's own finished(): the end of the run, no value
+        fewest, most = _ARITY[role]
+        counts = _parameter_counts(cls, name)
+        if counts and not any(fewest <= n and (most is None or n <= most) for n in counts):
+            shown = " or ".join(map(str, sorted(counts)))
+            raise DeclarationError(
+                f"Kind {kind!r}: {cls.__name__}.{name} carries {shown} value(s), but the {role} "
+                f"signal must carry {_ROLE_USE[role]}; name another signal as {role}=."
+            )
+
+    def _check_methods(self, kind: str) -> None:
+        cls = self.worker_class
+        if self.is_thread and self.run != "run":
+            raise DeclarationError(
+                f"Kind {kind!r}: {cls.__name__} is a QThread, which runs its run() override; "
+                f"run={self.run!r} does not apply to it: drop run=."
+            )
         methods = {"cancel": self.cancel} | ({} if self.is_thread else {"run": self.run})
+        if methods["cancel"] == INTERRUPT:
+            del methods["cancel"]
         for role, name in methods.items():
             if name is not None and not callable(getattr(cls, name, None)):
                 raise DeclarationError(
                     f"Kind {kind!r}: {cls.__name__} has no method {name!r} (the {role} "
-                    f"method); name the method that {_ROLES[role]} or pass {role}=None."
+                    f"method); name the method that {_ROLES[role]}"
+                    + (f", INTERRUPT ({INTERRUPT!r})," if role == "cancel" else "")
+                    + f" or pass {role}=None."
                 )
 
 
 _ROLES = {"cancel": "asks the worker to stop", "run": "does the work when the thread starts"}
+
+
+def _parameter_counts(cls: type, name: str) -> set[int]:
+    """Return how many values each overload of the signal ``name`` of ``cls`` carries."""
+    from PySide6.QtCore import QMetaMethod
+
+    meta = cls.staticMetaObject  # type: ignore[attr-defined]
+    counts = set()
+    for index in range(meta.methodCount()):
+        method = meta.method(index)
+        if (
+            method.methodType() == QMetaMethod.MethodType.Signal
+            and bytes(method.name()) == name.encode()
+        ):
+            counts.add(method.parameterCount())
+    return counts
 
 
 def _signal_names(cls: type) -> str:

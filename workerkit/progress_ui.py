@@ -124,10 +124,10 @@ class ProgressBinding(QObject):
         if job_id == self.job_id:
             self._end("finished", "")
 
-    @Slot(str, str, str)
-    def _on_failed(self, _kind: str, job_id: str, message: str) -> None:
+    @Slot(str, str, object)
+    def _on_failed(self, _kind: str, job_id: str, error: object) -> None:
         if job_id == self.job_id:
-            self._end("failed", message)
+            self._end("failed", str(error))
 
     @Slot(str, str)
     def _on_canceled(self, _kind: str, job_id: str) -> None:

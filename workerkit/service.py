@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,13 +12,15 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from workerkit.flags import RUNTIME_SOURCE, Flag, default_flags, make_flag, resolve_flags
 from workerkit.shadow import DEFAULT_SHADOW_LOG, CandidateFactory, ShadowRunner, ShadowStats
-from workerkit.stacks import backend_class, check_stack
+from workerkit.stack import Stack
+from workerkit.stacks import builtin_stack, check_stack
 
 if TYPE_CHECKING:
     from workerkit.app import App
-    from workerkit.backend import Backend
 
 __all__ = ["CONSTRUCTOR_SOURCE", "DEFAULT_STACK", "JobService"]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_STACK = "legacy"
 CONSTRUCTOR_SOURCE = "WorkerService backends"
@@ -26,7 +29,9 @@ CONSTRUCTOR_SOURCE = "WorkerService backends"
 class JobService(QObject):
     """Run jobs of an app's declared kinds; each kind runs on the stack its flag names.
 
-    Every event carries the kind's name and the job id, and is emitted on the GUI thread.
+    Every event carries the kind's name and the job id, and is emitted on the GUI thread,
+    with the same payload whichever stack ran the job: ``job_progressed`` a
+    WorkerProgress, ``job_finished`` the result, ``job_failed`` the exception.
     """
 
     job_started = Signal(str, str)
@@ -34,7 +39,7 @@ class JobService(QObject):
     job_batch_progressed = Signal(str, str, int, int, str)
     partial_delivered = Signal(str, str, object)
     job_finished = Signal(str, str, object)
-    job_failed = Signal(str, str, str)
+    job_failed = Signal(str, str, object)
     job_canceled = Signal(str, str)
     active_count_changed = Signal(int)
     all_jobs_finished = Signal()
@@ -50,16 +55,16 @@ class JobService(QObject):
         max_threads: int | None = None,
         shadow_log: Path | None = None,
         shadow_candidate: CandidateFactory | None = None,
-        stack_classes: Mapping[str, type[Backend]] | None = None,
+        stack_classes: Mapping[str, type[Stack]] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.app = app
-        # A stack name's Backend class, when not the built-in one (a test's broken stack).
+        # A stack name's Stack class, when not the built-in one (a test's broken stack).
         self._stack_classes = dict(stack_classes or {})
         self.max_threads = max_threads
         self._flags = _initial_flags(app, backends, flags)
-        self._stacks: dict[str, Backend] = {}
+        self._stacks: dict[str, Stack] = {}
         self._shadow_log = Path(shadow_log) if shadow_log else Path.cwd() / DEFAULT_SHADOW_LOG
         self._shadow_candidate = shadow_candidate
         self._shadow: ShadowRunner | None = None
@@ -108,7 +113,15 @@ class JobService(QObject):
         route = self._flags[declared.name].value
         if route == "shadow":
             return self._shadow_runner().start(declared, args, kwargs)
-        return self.stack(route).start(declared, args, kwargs)
+        stack = self.stack(route)
+        job_id = stack.start(declared, args, kwargs)
+        if not (isinstance(job_id, str) and job_id.startswith(declared.prefix + "_")):
+            raise RuntimeError(
+                f"{type(stack).__name__}.start() returned the job id {job_id!r} for a "
+                f"{declared.name} job; a stack's job ids must start with the kind's prefix "
+                f"{declared.prefix + '_'!r} (workerkit.stack.new_job_id makes such ids)."
+            )
+        return job_id
 
     def cancel(self, job_id: str) -> bool:
         """Ask the job to stop; return False if no stack counts it as active."""
@@ -165,13 +178,15 @@ class JobService(QObject):
         """Return True once shutdown() was called."""
         return self._closed
 
-    def stack(self, name: str) -> Backend:
-        """Return the backend of the stack called ``name``, creating it on first use."""
+    def stack(self, name: str) -> Stack:
+        """Return the stack called ``name`` (legacy or simplified), creating it on first use.
+
+        ``legacy`` is the app's own ``legacy_stack`` when it declares one, else
+        workerkit's careful QThread-per-job stack.
+        """
         name = check_stack(name)
         if name not in self._stacks:
-            cls = self._stack_classes.get(name) or backend_class(name)
-            backend = cls(self.app, self.max_threads, self)
-            self._stacks[name] = self._connect(backend)
+            self._stacks[name] = self._connect(self._make_stack(name))
         return self._stacks[name]
 
     # --- helpers -------------------------------------------------------------------------
@@ -188,10 +203,24 @@ class JobService(QObject):
             self._shadow.compared.connect(self.shadow_compared)
         return self._shadow
 
-    def _owner(self, job_id: str) -> Backend | None:
+    def _make_stack(self, name: str) -> Stack:
+        override = self._stack_classes.get(name)
+        if name == "simplified":
+            pool_stack: Any = override or builtin_stack(name)
+            return pool_stack(self.app, self, max_threads=self.max_threads)
+        factory = override or self.app.legacy_stack or builtin_stack(name)
+        stack = factory(self.app, self)
+        if not isinstance(stack, Stack):
+            raise TypeError(
+                f"{self.app.name}'s legacy_stack made {type(stack).__name__}, not a "
+                "workerkit.Stack; subclass workerkit.Stack around your worker manager."
+            )
+        return stack
+
+    def _owner(self, job_id: str) -> Stack | None:
         return next((s for s in self._stacks.values() if s.is_active(job_id)), None)
 
-    def _each_stack_within(self, timeout_ms: int, step: Callable[[Backend, int], bool]) -> bool:
+    def _each_stack_within(self, timeout_ms: int, step: Callable[[Stack, int], bool]) -> bool:
         deadline = time.monotonic() + timeout_ms / 1000
         ok = True
         for stack in list(self._stacks.values()):
@@ -199,16 +228,23 @@ class JobService(QObject):
             ok = step(stack, remaining) and ok
         return ok
 
-    def _connect(self, stack: Backend) -> Backend:
+    def _connect(self, stack: Stack) -> Stack:
         stack.job_started.connect(self.job_started)
         stack.job_progressed.connect(self.job_progressed)
         stack.job_batch_progressed.connect(self.job_batch_progressed)
         stack.partial_delivered.connect(self.partial_delivered)
         stack.job_finished.connect(self.job_finished)
-        stack.job_failed.connect(self.job_failed)
+        stack.job_failed.connect(self._on_failed)
         stack.job_canceled.connect(self.job_canceled)
         stack.active_count_changed.connect(self._on_count_changed)
         return stack
+
+    @Slot(str, str, object)
+    def _on_failed(self, kind: str, job_id: str, error: object) -> None:
+        # Every failure, whichever stack ran the job, is logged once with its traceback.
+        exc = error if isinstance(error, BaseException) else None
+        logger.error("%s job %s failed: %s", kind, job_id, error, exc_info=exc)
+        self.job_failed.emit(kind, job_id, error)
 
     @Slot(int)
     def _on_count_changed(self, _stack_count: int) -> None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal, Slot
 
-from workerkit.backend import Backend
+from workerkit.stack import Stack
 
 if TYPE_CHECKING:
     from workerkit.app import App
@@ -57,8 +57,8 @@ DEFAULT_SHADOW_LOG = "workerkit-shadow.jsonl"
 MAX_DIFFERENCES = 10
 
 Outcome = Literal["finished", "failed", "canceled"]
-CandidateFactory = Callable[["App", QThreadPool, QObject | None], Backend]
-"""Build the candidate backend on the given (shared) pool; default: a SimplifiedBackend."""
+CandidateFactory = Callable[["App", QThreadPool, QObject | None], Stack]
+"""Build the candidate backend on the given (shared) pool; default: a SimplifiedStack."""
 
 # Comparisons run on several pool threads; one write per record keeps lines whole and apart.
 _LOG_LOCK = threading.Lock()
@@ -239,8 +239,8 @@ class ShadowRunner(QObject):
 
     def __init__(
         self,
-        legacy: Backend,
-        simplified: Backend,
+        legacy: Stack,
+        simplified: Stack,
         log_path: Path,
         *,
         candidate_factory: CandidateFactory | None = None,
@@ -353,8 +353,8 @@ class ShadowRunner(QObject):
             pair.legacy = observe(pair.kind, job_id, _ms_since(pair.legacy_started), result)
             self._settle(pair)
 
-    @Slot(str, str, str)
-    def _on_legacy_failed(self, _kind: str, job_id: str, _message: str) -> None:
+    @Slot(str, str, object)
+    def _on_legacy_failed(self, _kind: str, job_id: str, _error: object) -> None:
         self._drop_legacy(job_id)
 
     @Slot(str, str)
@@ -377,11 +377,11 @@ class ShadowRunner(QObject):
             pair.candidate = observe(pair.kind, job_id, elapsed, result)
             self._settle(pair)
 
-    @Slot(str, str, str)
-    def _on_candidate_failed(self, _kind: str, job_id: str, message: str) -> None:
+    @Slot(str, str, object)
+    def _on_candidate_failed(self, _kind: str, job_id: str, error: object) -> None:
         if (pair := self._by_candidate.pop(job_id, None)) is not None:
             elapsed = _ms_since(pair.candidate_started)
-            pair.candidate = Observation(job_id, "failed", elapsed, error=message)
+            pair.candidate = Observation(job_id, "failed", elapsed, error=_message(error))
             self._settle(pair)
 
     @Slot(str, str)
@@ -421,11 +421,16 @@ class ShadowRunner(QObject):
         )
 
 
+def _message(error: object) -> str:
+    text = str(error).strip()
+    return text if text else f"{type(error).__name__} raised with no message"
+
+
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _simplified_candidate(app: App, pool: QThreadPool, parent: QObject | None) -> Backend:
-    from workerkit.simplified.backend import SimplifiedBackend
+def _simplified_candidate(app: App, pool: QThreadPool, parent: QObject | None) -> Stack:
+    from workerkit.simplified.stack import SimplifiedStack
 
-    return SimplifiedBackend(app, None, parent, pool=pool)
+    return SimplifiedStack(app, parent, pool=pool)

@@ -1,18 +1,25 @@
-"""The names of the worker stacks and where their backends live."""
+"""The names of the worker stacks and the stack each name runs for an app."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from workerkit.backend import Backend
+    from PySide6.QtCore import QObject
 
-__all__ = ["STACKS", "backend_class", "check_stack"]
+    from workerkit.app import App
+    from workerkit.stack import Stack
+
+__all__ = ["STACKS", "StackFactory", "builtin_stack", "check_stack"]
+
+StackFactory = Callable[["App", "QObject | None"], "Stack"]
+"""Make an app's stack: ``factory(app, parent)``; a ``Stack`` subclass is one."""
 
 _LOCATIONS: dict[str, str] = {
-    "legacy": "workerkit.legacy.backend:LegacyBackend",
-    "simplified": "workerkit.simplified.backend:SimplifiedBackend",
+    "legacy": "workerkit.legacy.thread_stack:ThreadStack",
+    "simplified": "workerkit.simplified.stack:SimplifiedStack",
 }
 
 STACKS: tuple[str, ...] = tuple(_LOCATIONS)
@@ -27,7 +34,11 @@ def check_stack(name: str) -> str:
     return normalised
 
 
-def backend_class(name: str) -> type[Backend]:
-    """Import and return the Backend class of the stack called ``name``."""
+def builtin_stack(name: str) -> type[Stack]:
+    """Return workerkit's own Stack class for the stack called ``name``.
+
+    ``legacy`` is the careful QThread-per-job stack, which runs the legacy side of an
+    app that declares no ``legacy_stack`` of its own; ``simplified`` is the pool stack.
+    """
     module_name, _, class_name = _LOCATIONS[check_stack(name)].partition(":")
     return getattr(importlib.import_module(module_name), class_name)

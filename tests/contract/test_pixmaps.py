@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import workerkit.legacy.backend
-import workerkit.simplified.backend
+import workerkit.simplified.stack
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
 
+import workerkit.imagelib.legacy_workers.stack
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 from workerkit.imagelib.service import WorkerService
 
@@ -21,7 +21,7 @@ from .conftest import LONG_MS, THUMBNAIL_PX, Defect, EventLog, spin_until, stack
 pytestmark = pytest.mark.timeout(120)
 
 # Both stacks' modules must be loaded before their QPixmap names are replaced.
-_STACK_MODULES = (workerkit.legacy.backend, workerkit.simplified.backend)
+_STACK_MODULES = (workerkit.imagelib.legacy_workers.stack, workerkit.simplified.stack)
 _PACKAGES = frozenset({"legacy", "simplified", "workerkit"})
 
 

@@ -114,6 +114,11 @@ def _long_registration(request: pytest.FixtureRequest) -> Sample:
     return call(_context(request, "empty_store"), request.getfixturevalue("slow_library"))
 
 
+def _missing_folder_registration(request: pytest.FixtureRequest) -> Sample:
+    missing = request.getfixturevalue("tmp_path") / "no such folder"
+    return call(_context(request, "empty_store"), missing)
+
+
 def _quick_search(request: pytest.FixtureRequest) -> Sample:
     return call(_context(request, "plugin_store"), SearchConditions(limit=50))
 
@@ -153,6 +158,11 @@ def _long_annotation(request: pytest.FixtureRequest, api: str = "very_slow_visio
     return call(JobContext(store, {"http": http}), ids, ("http",))
 
 
+def _unknown_model_annotation(request: pytest.FixtureRequest) -> Sample:
+    ids = (_records(request)[0].id,)
+    return call(_context(request, "plugin_store"), ids, ("no such model",))
+
+
 class TestImageLibraryContract(ContractSuite):
     """Every contract case for registration, search, thumbnail and annotation."""
 
@@ -169,6 +179,11 @@ class TestImageLibraryContract(ContractSuite):
             "search": _long_search,
             "thumbnail": _long_thumbnails,
             "annotation": _long_annotation,
+        },
+        # Both sides raise on a folder that does not exist and on an unknown annotator.
+        failing={
+            "registration": _missing_folder_registration,
+            "annotation": _unknown_model_annotation,
         },
         # Legacy cancels wait 2 s, then terminate() the thread: keep its long steps shorter.
         legacy_long={

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import workerkit.legacy.backend
 from PIL import Image
 
+import workerkit.imagelib.legacy_workers.stack
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import RegistrationResult
 from workerkit.imagelib.domain.sidecars import read_sidecars
@@ -45,7 +45,7 @@ def distinct_legacy_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Give every legacy job id its own second, so D5 (ids colliding) hides no other fault."""
     seconds = itertools.count(1_000_000)
     monkeypatch.setattr(
-        workerkit.legacy.backend, "time", SimpleNamespace(time=lambda: next(seconds))
+        workerkit.imagelib.legacy_workers.stack, "time", SimpleNamespace(time=lambda: next(seconds))
     )
 
 

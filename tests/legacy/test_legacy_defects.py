@@ -14,10 +14,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import workerkit.legacy.backend
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPixmap
 
+import workerkit.imagelib.legacy_workers.stack
 import workerkit.imagelib.legacy_workers.thumbnail_worker
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.fakeapi import FakeVisionServer, spawn_fake_server
@@ -28,7 +28,8 @@ from workerkit.imagelib.service import WorkerService
 from ..child import run_script
 from ..conftest import qthreads_alive
 
-pytestmark = pytest.mark.timeout(120)
+# Each test drives the image library's legacy stack: in a child pytest (isolation).
+pytestmark = [pytest.mark.timeout(120), pytest.mark.workerkit_isolated]
 
 LONG = 60_000
 
@@ -38,7 +39,7 @@ def ticking_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Give every legacy job id its own second, so only the defect under test shows."""
     seconds = iter(range(1_000_000, 2_000_000))
     monkeypatch.setattr(
-        workerkit.legacy.backend, "time", SimpleNamespace(time=lambda: next(seconds))
+        workerkit.imagelib.legacy_workers.stack, "time", SimpleNamespace(time=lambda: next(seconds))
     )
 
 
@@ -148,7 +149,9 @@ def test_legacy_two_starts_in_one_second_collide(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        workerkit.legacy.backend, "time", SimpleNamespace(time=lambda: 1_700_000_000.5)
+        workerkit.imagelib.legacy_workers.stack,
+        "time",
+        SimpleNamespace(time=lambda: 1_700_000_000.5),
     )
     service = make_service(store, "legacy")
     first = service.start_batch_registration(sample_library.root)

@@ -25,7 +25,8 @@ from workerkit.imagelib.service import WorkerService
 
 from ..conftest import qthreads_alive
 
-pytestmark = pytest.mark.timeout(120)
+# Each test drives the image library's legacy stack: in a child pytest (isolation).
+pytestmark = [pytest.mark.timeout(120), pytest.mark.workerkit_isolated]
 
 LONG = 60_000
 

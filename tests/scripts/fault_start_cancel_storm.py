@@ -19,10 +19,10 @@ from types import SimpleNamespace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import workerkit.legacy.backend
 from PySide6.QtGui import QGuiApplication
 from script_support import qthreads_alive, settle
 
+import workerkit.imagelib.legacy_workers.stack
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.service import WorkerService
@@ -34,7 +34,7 @@ def main() -> int:
     """Run the storm and print the outcome."""
     stack, pairs, db = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     seconds = count(1_000_000)
-    workerkit.legacy.backend.time = SimpleNamespace(time=lambda: next(seconds))  # type: ignore[assignment]
+    workerkit.imagelib.legacy_workers.stack.time = SimpleNamespace(time=lambda: next(seconds))  # type: ignore[assignment]
     app = QGuiApplication(sys.argv[:1])
     service = WorkerService(ImageStore(db), backends={"search": stack})
     print(json.dumps(_storm(app, service, pairs)), flush=True)

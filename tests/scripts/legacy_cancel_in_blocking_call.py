@@ -36,8 +36,8 @@ def main() -> int:
     """Run the scenario; print the measurement."""
     db, latency = sys.argv[1], float(sys.argv[2])
     recorder = _Recorder()
-    logging.getLogger("workerkit.legacy").addHandler(recorder)
-    logging.getLogger("workerkit.legacy").setLevel(logging.INFO)
+    logging.getLogger("workerkit.imagelib.legacy_workers").addHandler(recorder)
+    logging.getLogger("workerkit.imagelib.legacy_workers").setLevel(logging.INFO)
     app = QGuiApplication(sys.argv[:1])
     with FakeVisionServer(latency=latency, required_key="k") as server:
         os.environ.update(WORKERKIT_API_BASE=server.base_url, WORKERKIT_API_KEY="k")

@@ -238,7 +238,7 @@ from PySide6.QtCore import QCoreApplication
 app = QCoreApplication([])
 from tests.simplified.test_failure_guarantees import STUCK_APP, STUCK_ENTERED
 from workerkit.service import JobService
-from workerkit.simplified import backend
+from workerkit.simplified import stack as backend
 backend.DRAIN_TIMEOUT_MS = 300
 service = JobService(STUCK_APP, backends={"stuck": "simplified"}, max_threads=1)
 pool = service.stack("simplified").pool

@@ -23,6 +23,7 @@ from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.imagelib.legacy_workers.annotation_worker import AnnotationWorker
 from workerkit.imagelib.legacy_workers.registration_worker import DatabaseRegistrationWorker
 from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
+from workerkit.imagelib.legacy_workers.stack import LoRAIroManagerStack
 from workerkit.imagelib.legacy_workers.thumbnail_worker import ThumbnailWorker
 from workerkit.imagelib.pool_workers.annotation import annotate_images
 from workerkit.imagelib.pool_workers.registration import register_directory
@@ -188,6 +189,8 @@ CONTRACT_DIR = "tests/contract"
 app = App(
     "the image library",
     [registration, search, thumbnail, annotation],
+    # The "before" of the comparison: LoRAIro's 2025 WorkerManager, defects D1-D11 included.
+    legacy_stack=LoRAIroManagerStack,
     # The research note's four-stage plan.
     stages=(
         Stage(1, "proof of concept: search", kinds=(Kind.SEARCH,)),

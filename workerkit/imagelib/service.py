@@ -16,9 +16,9 @@ from workerkit.service import CONSTRUCTOR_SOURCE, DEFAULT_STACK, JobService
 from workerkit.shadow import CandidateFactory, ShadowStats
 
 if TYPE_CHECKING:
-    from workerkit.backend import Backend
     from workerkit.imagelib.domain.annotators import Annotator
     from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+    from workerkit.stack import Stack
 
 __all__ = ["CONSTRUCTOR_SOURCE", "DEFAULT_STACK", "WorkerService"]
 
@@ -203,7 +203,7 @@ class WorkerService(QObject):
         """Return True once shutdown() was called."""
         return self.jobs.is_shut_down
 
-    def stack(self, name: str) -> Backend:
+    def stack(self, name: str) -> Stack:
         """Return the backend of the stack called ``name``, creating it on first use."""
         return self.jobs.stack(name)
 
@@ -250,8 +250,10 @@ class WorkerService(QObject):
         self._kind_signal(kind, "finished").emit(result)
         self.job_finished.emit(job_id, result)
 
-    @Slot(str, str, str)
-    def _on_failed(self, kind: str, job_id: str, message: str) -> None:
+    @Slot(str, str, object)
+    def _on_failed(self, kind: str, job_id: str, error: object) -> None:
+        # The original facade's error signals carry text.
+        message = str(error)
         self._kind_signal(kind, "error").emit(message)
         self.job_failed.emit(job_id, message)
 

@@ -12,6 +12,5 @@ from __future__ import annotations
 
 from workerkit.testing.cases import ContractSuite
 from workerkit.testing.contract import Contract, Sample, call
-from workerkit.testing.keepalive import legacy_workers_kept
 
-__all__ = ["Contract", "ContractSuite", "Sample", "call", "legacy_workers_kept"]
+__all__ = ["Contract", "ContractSuite", "Sample", "call"]

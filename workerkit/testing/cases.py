@@ -16,12 +16,12 @@ import pytest
 from PySide6 import QtGui
 from PySide6.QtCore import QObject
 
-from workerkit.testing.child import in_child, rerun_in_child
 from workerkit.testing.harness import QUIET_MS, Harness
-from workerkit.testing.threads import qt_threads
+from workerkit.testing.threads import qt_threads, wait_until_other_threads_idle
 
 if TYPE_CHECKING:
     from workerkit.testing.contract import Contract
+    from workerkit.testing.recorder import Event
 
 __all__ = ["NON_BLOCKING_S", "ContractSuite"]
 
@@ -29,6 +29,8 @@ __all__ = ["NON_BLOCKING_S", "ContractSuite"]
 NON_BLOCKING_S = 0.1
 # Threads that are neither the pool's nor a job's may come and go (a resolver, a timer).
 THREAD_SLACK = 1
+# A shutdown this short returns while a job inside its long step is still running.
+SHORT_SHUTDOWN_MS = 50
 
 
 class ContractSuite:
@@ -60,8 +62,9 @@ class ContractSuite:
         job_id = h.start("long")
         h.wait_started(job_id)
         h.spin(h.contract.cancel_after_ms)
-        returned, _ = h.timed_cancel(job_id)
-        canceled_at = _now()
+        returned, blocked = h.timed_cancel(job_id)
+        # From the call, not from its return: a cancel that waits for the job is not quick.
+        canceled_at = _now() - blocked
         ended_at = h.wait_terminal(job_id)
         h.spin(QUIET_MS)
         story = h.log.story(job_id)
@@ -156,10 +159,6 @@ class ContractSuite:
         Fails on a thread per job, or on jobs lost or doubled under load.
         """
         h = contract_harness
-        if h.stack == "legacy" and not in_child():
-            # A legacy burst can deadlock or crash the whole process (D11).
-            rerun_in_child(h.request)
-            return
         # One job first: the threads Qt starts for the work itself (it scales large
         # images on its global pool) then count in the baseline, whatever ran before.
         h.wait_terminal(h.start("quick"))
@@ -220,6 +219,200 @@ class ContractSuite:
         assert _objects(backend) <= objects, "per-job QObjects outlived their jobs"
         assert qt_threads() <= threads + h.contract.max_threads + THREAD_SLACK
 
+    def test_contract_failing_job_ends_failed_with_the_exception(
+        self, contract_harness: Harness
+    ) -> None:
+        """A job whose work raises ends with ``failed`` carrying an exception, and only that.
+
+        Fails when a failure is reported as a result (``finished``), as a message string
+        instead of an exception, twice, or not at all.
+        """
+        h = contract_harness
+        if not h.contract.has_failing(h.kind.name):
+            pytest.skip(
+                f"{h.kind.name} has no failing sample: add failing={{'{h.kind.name}': "
+                "call(...)} to the Contract, with arguments that make its work raise"
+            )
+        job_id = h.start("failing")
+        h.wait_terminal(job_id)
+        h.spin(QUIET_MS)
+        story = h.log.story(job_id)
+        terminal = h.log.terminal(job_id)
+        assert [e.name for e in terminal] == ["job_failed"], story
+        error = terminal[0].payload[0]
+        assert isinstance(error, BaseException), (
+            f"job_failed carried {type(error).__name__} {error!r}, not an exception; {story}"
+        )
+        assert not h.log.after_terminal(job_id), story
+
+    def test_contract_latest_wins_over_three_starts(self, contract_harness: Harness) -> None:
+        """For a latest-wins kind, each new job supersedes the one before: only the last delivers.
+
+        Long job A, then long job B, then quick job C: A and B end ``canceled``, C
+        ``finished``, and neither A nor B delivers a partial once C started. Fails when a
+        stack supersedes only once (B is not the current job after it superseded A).
+        """
+        h = contract_harness
+        if not h.kind.latest_wins:
+            pytest.skip(f"{h.kind.name} is not latest-wins")
+        older = []
+        for _ in range(2):
+            job_id = h.start("long")
+            h.wait_started(job_id)
+            h.spin(h.contract.cancel_after_ms)
+            older.append(job_id)
+        newest = h.start("quick")
+        for job_id in (newest, *older):
+            h.wait_terminal(job_id)
+        h.spin(QUIET_MS)
+        for job_id in older:
+            assert [e.name for e in h.log.terminal(job_id)] == ["job_canceled"], h.log.story(job_id)
+        assert [e.name for e in h.log.terminal(newest)] == ["job_finished"], h.log.story(newest)
+        since = h.log.of(newest)[0].at
+        late = [
+            e.brief()
+            for job_id in older
+            for e in h.log.of(job_id)
+            if e.name == "partial_delivered" and e.at > since
+        ]
+        assert not late, f"superseded jobs delivered partials after the newest started: {late}"
+
+    def test_contract_partials_queued_at_a_cancel_never_arrive(
+        self, contract_harness: Harness
+    ) -> None:
+        """A partial still on its way to the GUI thread when its job is canceled is never delivered.
+
+        The GUI thread is kept busy while the long job sends its first partials, so they
+        are queued, not delivered, when it cancels. A writing kind's summary of what it
+        committed, sent just before ``canceled``, is the one partial allowed after the
+        cancel. Fails on a stack that delivers the partials of canceled jobs.
+        """
+        h = contract_harness
+        job_id = h.start("long")
+        h.wait_started(job_id)
+        # An input delay, not a synchronisation: a GUI thread busy elsewhere while the
+        # job runs, so what the job sends meanwhile waits in the queue.
+        h.block(h.contract.cancel_after_ms)
+        h.service.cancel(job_id)
+        canceled_at = _now()
+        h.wait_terminal(job_id)
+        h.spin(QUIET_MS)
+        events = h.log.of(job_id)
+        late = [
+            e.brief()
+            for i, e in enumerate(events)
+            if e.name == "partial_delivered"
+            and e.at > canceled_at
+            and not (h.kind.writes and _before_canceled(events, i))
+        ]
+        assert not late, (
+            f"partials delivered after cancel() returned: {late}; {h.log.story(job_id)}"
+        )
+
+    def test_contract_shutdown_says_whether_jobs_ended(self, contract_harness: Harness) -> None:
+        """``shutdown(t)`` says True only if no job is still active, and returns within t + 0.5 s.
+
+        With the long job inside its long step, ``shutdown(50)`` may well return before
+        the job ends; then it must say False. (It may say False with no job active: work
+        a canceled job left on the pool can still be running.) Fails on a shutdown that
+        always says True.
+        """
+        h = contract_harness
+        job_id = h.start("long")
+        h.wait_started(job_id)
+        h.spin(h.contract.cancel_after_ms)
+        started = _now()
+        ended = h.service.shutdown(SHORT_SHUTDOWN_MS)
+        seconds = _now() - started
+        active = h.service.active_count()
+        assert not (ended and active), (
+            f"shutdown({SHORT_SHUTDOWN_MS}) returned True with {active} jobs still active "
+            f"({h.service.active_job_ids()}); {h.log.story(job_id)}"
+        )
+        assert seconds < SHORT_SHUTDOWN_MS / 1000 + 0.5, f"shutdown took {seconds:.2f} s"
+
+    def test_contract_wait_for_all_waits_for_jobs_started_this_turn(
+        self, contract_harness: Harness
+    ) -> None:
+        """``wait_for_all`` called right after the starts, with no event loop run, waits for them.
+
+        It returns True, and each job has sent its terminal event by then. Fails on a stack
+        whose wait_for_all does not first start the jobs still queued in this turn.
+        """
+        h = contract_harness
+        jobs = [h.start("quick") for _ in range(3)]
+        ended = h.service.wait_for_all(int(h.contract.terminal_timeout_s * 1000))
+        unended = [h.log.story(job_id) for job_id in jobs if not h.log.terminal(job_id)]
+        assert ended, f"wait_for_all() returned False; active: {h.service.active_job_ids()}"
+        assert not unended, f"jobs without a terminal event when wait_for_all() returned: {unended}"
+
+    # It runs a job on the legacy stack whatever stack it is about: in a child, where a
+    # legacy hang or crash is its result, not the end of the run.
+    @pytest.mark.workerkit_isolated
+    def test_contract_all_finished_waits_for_the_other_stack(
+        self, contract_harness: Harness
+    ) -> None:
+        """``all_jobs_finished`` never fires while a job is active, whatever stack runs it.
+
+        The long job runs here; the kind's flag then moves to the other stack, where a
+        quick job runs and ends. Fails on a stack whose active count leaves out its jobs.
+        """
+        h = contract_harness
+        long_id = h.start("long")
+        h.wait_started(long_id)
+        h.service.set_backend(h.kind.name, h.other_stack)
+        quick_id = h.start("quick")
+        h.wait_terminal(quick_id)
+        h.spin(QUIET_MS)
+        ended = h.log.terminal(long_id)
+        until = ended[0].at if ended else float("inf")
+        early = [at for at in h.log.all_finished_at if at < until]
+        assert not early, (
+            f"all_jobs_finished was sent while the long job on {h.backend_name} was active; "
+            f"{h.log.story(long_id)}"
+        )
+
+    def test_contract_completed_write_outlives_a_late_cancel(
+        self, contract_harness: Harness
+    ) -> None:
+        """A writing job whose work completed before a cancel ends ``finished``, with its result.
+
+        The work's result says what is now stored, so a cancel that came too late must not
+        hide it. Fails on a stack where a cancel always wins over a completed write.
+        """
+        h = contract_harness
+        if not h.kind.writes:
+            pytest.skip(f"{h.kind.name} does not write")
+        job_id = h.start("quick")
+        # No event loop here: the job's work completes, its events stay queued.
+        assert wait_until_other_threads_idle(h.contract.terminal_timeout_s), (
+            "the job's threads never went idle"
+        )
+        h.service.cancel(job_id)
+        h.wait_terminal(job_id)
+        h.spin(QUIET_MS)
+        story = h.log.story(job_id)
+        terminal = h.log.terminal(job_id)
+        assert [e.name for e in terminal] == ["job_finished"], story
+        assert terminal[0].payload[0] is not None, f"job_finished carried no result; {story}"
+
+    # Shadow mode shows the legacy job: in a child, like the case above.
+    @pytest.mark.workerkit_isolated
+    def test_contract_shadow_candidate_agrees_with_legacy(self, contract_harness: Harness) -> None:
+        """In shadow mode the candidate's result of the same work matches legacy's.
+
+        Fails on a candidate stack whose results differ from the legacy stack's.
+        """
+        h = contract_harness
+        if not h.kind.shadowable:
+            pytest.skip(f"{h.kind.name} cannot run in shadow mode (it writes, or has no compare=)")
+        h.service.set_backend(h.kind.name, "shadow")
+        job_id = h.start("quick")
+        h.wait_terminal(job_id)
+        record = h.wait_shadow_record()
+        assert [e.name for e in h.log.terminal(job_id)] == ["job_finished"], h.log.story(job_id)
+        assert record["match"], f"the candidate disagreed with legacy: {record['differences']}"
+
 
 def record_pixmaps(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
     """Put a QPixmap that notes its making thread in every loaded module that uses QPixmap."""
@@ -246,6 +439,11 @@ def record_pixmaps(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
         if not name.startswith("PySide6") and getattr(module, "QPixmap", None) is original:
             monkeypatch.setattr(module, "QPixmap", RecordingPixmap)
     return makers
+
+
+def _before_canceled(events: list[Event], index: int) -> bool:
+    """Return True if the event after ``events[index]`` is the job's ``canceled``."""
+    return index + 1 < len(events) and events[index + 1].name == "job_canceled"
 
 
 def _objects(backend: QObject) -> int:

@@ -10,11 +10,14 @@ if TYPE_CHECKING:
     import pytest
 
     from workerkit.app import App
-    from workerkit.backend import Backend
+    from workerkit.stack import Stack
 
-__all__ = ["STACKS", "Contract", "Sample", "SampleSource", "call"]
+__all__ = ["STACKS", "Contract", "Role", "Sample", "SampleSource", "call"]
 
 STACKS: tuple[str, ...] = ("legacy", "simplified")
+
+Role = Literal["quick", "long", "failing"]
+"""Which of a kind's samples a case starts: a quick job, one with a long step, one that raises."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +46,27 @@ class Contract:
     inside it, and a canceled long job must end within half that step. A kind in
     ``uninterruptible`` (its long step is one call nothing can stop) is only held to
     ending canceled. ``cancel_after_ms`` is how long a long job runs before it is canceled.
-    A legacy case that fails is reported
-    as an expected failure of the legacy stack (``legacy_failures="xfail"``), or fails the
-    run (``"fail"``). ``legacy_long`` gives legacy its own long samples where needed: the
-    legacy manager ``terminate()``s a thread that does not stop within 2 s of a cancel,
-    which can take the test process down, so its long steps must stay shorter than that.
+    ``failing`` gives, for the kinds that have one, a job whose work raises (the cases
+    about failures skip the other kinds).
+
+    Every legacy case runs in a child pytest (``workerkit.testing.isolation``). A legacy
+    case that fails is reported as an expected failure of the legacy stack
+    (``legacy_failures="xfail"``), or fails the run (``"fail"``). ``legacy_long`` gives
+    legacy its own long samples where its manager needs them: one that waits for a
+    canceled job on the GUI thread, or ``terminate()``s a thread that does not stop in
+    time (LoRAIro's 2025 manager does both, after 2 s), is better shown on a long step
+    shorter than its wait.
     """
 
     app: App
     quick: Mapping[str, SampleSource]
     long: Mapping[str, SampleSource]
     stacks: tuple[str, ...] = STACKS
-    # Further stacks to run the cases on, by label: a Backend class standing in for the
+    # Further stacks to run the cases on, by label: a Stack class standing in for the
     # simplified stack (used to check that the cases catch a broken stack).
-    backends: Mapping[str, type[Backend]] = field(default_factory=dict)
+    backends: Mapping[str, type[Stack]] = field(default_factory=dict)
     legacy_long: Mapping[str, SampleSource] = field(default_factory=dict)
+    failing: Mapping[str, SampleSource] = field(default_factory=dict)
     max_threads: int = 2
     long_step_s: float | Mapping[str, float] = 1.0
     uninterruptible: frozenset[str] = frozenset()
@@ -77,6 +86,8 @@ class Contract:
                     f"{', '.join(map(str, missing))}; add one per declared kind, e.g. "
                     f"{role}={{'{missing[0]}': call(...)}}."
                 )
+        for name in (*self.legacy_long, *self.failing):
+            self.app.kind(name)
 
     def step_of(self, kind: str) -> float:
         """Return how long ``kind``'s long step takes by itself, in seconds."""
@@ -88,12 +99,18 @@ class Contract:
         """Return every stack label the cases run on: the stacks, then the extra backends."""
         return (*self.stacks, *self.backends)
 
-    def sample(
-        self, kind: str, role: Literal["quick", "long"], request: Any, stack: str = ""
-    ) -> Sample:
-        """Return the ``role`` sample of ``kind``, built from the test's fixtures if need be."""
+    def sample(self, kind: str, role: Role, request: Any, stack: str = "") -> Sample:
+        """Return the ``role`` sample of ``kind``, built from the test's fixtures if need be.
+
+        Raises:
+            KeyError: ``kind`` has no ``failing`` sample (see ``has_failing``).
+        """
         if role == "long" and stack == "legacy" and kind in self.legacy_long:
             source = self.legacy_long[kind]
         else:
-            source = (self.quick if role == "quick" else self.long)[kind]
+            source = {"quick": self.quick, "long": self.long, "failing": self.failing}[role][kind]
         return source if isinstance(source, Sample) else source(request)
+
+    def has_failing(self, kind: str) -> bool:
+        """Return True if ``kind`` has a ``failing`` sample."""
+        return kind in self.failing

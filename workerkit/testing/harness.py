@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
@@ -13,9 +14,13 @@ from workerkit.testing.recorder import EventLog
 from workerkit.testing.threads import qt_threads, qthreads_alive
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QObject, QThreadPool
+
     from workerkit.app import App
     from workerkit.kind import WorkerKind
-    from workerkit.testing.contract import Contract
+    from workerkit.shadow import CandidateFactory
+    from workerkit.stack import Stack
+    from workerkit.testing.contract import Contract, Role
 
 __all__ = ["QUIET_MS", "Harness", "legacy_thread_names", "qt_threads"]
 
@@ -30,6 +35,15 @@ def legacy_thread_names(app: App) -> set[str]:
         if kind.legacy is not None and kind.legacy.is_thread:
             names.add(kind.legacy.worker_class.__name__)
     return names
+
+
+def _candidate(stack_class: type[Stack]) -> CandidateFactory:
+    """Return a shadow candidate factory that builds ``stack_class`` on the shared pool."""
+
+    def build(app: App, pool: QThreadPool, parent: QObject | None) -> Stack:
+        return stack_class(app, parent, pool=pool)  # type: ignore[call-arg]
+
+    return build
 
 
 class Harness:
@@ -47,7 +61,8 @@ class Harness:
         self.contract, self.stack, self.request, self.qtbot = contract, stack, request, qtbot
         self.kind: WorkerKind = contract.app.kind(kind)
         extra = contract.backends.get(stack)
-        # An extra backend stands in for the simplified stack under its own label.
+        # An extra backend stands in for the simplified stack under its own label, and
+        # for the candidate of shadow mode.
         route = "simplified" if extra is not None else stack
         self.backend_name = route
         self.service = JobService(
@@ -55,12 +70,18 @@ class Harness:
             backends={str(name): route for name in contract.app.names},
             max_threads=contract.max_threads,
             shadow_log=workdir / "shadow.jsonl",
+            shadow_candidate=_candidate(extra) if extra is not None else None,
             stack_classes={route: extra} if extra is not None else None,
         )
         self.log = EventLog(self.service)
         self._closed = False
 
-    def start(self, role: Literal["quick", "long"]) -> str:
+    @property
+    def other_stack(self) -> str:
+        """Return the stack whose jobs run beside this one's when flags are mixed."""
+        return "simplified" if self.backend_name == "legacy" else "legacy"
+
+    def start(self, role: Role) -> str:
         """Start the kind's ``role`` sample and return the job id."""
         sample = self.contract.sample(self.kind.name, role, self.request, self.stack)
         return self.service.start(self.kind.name, *sample.args, **sample.kwargs)
@@ -80,6 +101,20 @@ class Harness:
     def spin(self, ms: int) -> None:
         """Run the event loop for ``ms`` milliseconds (an input delay, not a synchronisation)."""
         self.qtbot.wait(ms)
+
+    def block(self, ms: int) -> None:
+        """Keep the GUI thread busy for ``ms`` milliseconds without running the event loop.
+
+        An input delay, like ``spin``, not a synchronisation: it stands for a GUI thread
+        busy with other work while the jobs' events queue up for it.
+        """
+        threading.Event().wait(ms / 1000)
+
+    def wait_shadow_record(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """Run the event loop until the service sent a shadow comparison; return the first."""
+        limit = timeout_s if timeout_s is not None else self.contract.terminal_timeout_s
+        self.qtbot.waitUntil(lambda: bool(self.log.shadow_records), timeout=int(limit * 1000))
+        return self.log.shadow_records[0]
 
     def spin_sampling(self, until: Any, sample: Any, timeout_s: float) -> None:
         """Run the event loop until ``until()``, calling ``sample()`` every 2 ms meanwhile."""

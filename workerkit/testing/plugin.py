@@ -1,8 +1,11 @@
 """The contract suite as a pytest plugin (entry point ``pytest11``: ``workerkit``).
 
 A test module subclasses ``workerkit.testing.ContractSuite`` with a ``contract``; this
-plugin runs each case for every declared kind on every stack of the contract, and
-reports a legacy case that fails as an expected failure of the legacy stack.
+plugin runs each case for every declared kind on every stack of the contract, reports a
+legacy case that fails as an expected failure of the legacy stack, and runs every
+legacy case (and every test marked ``workerkit_isolated``) in a child pytest, where a
+hang or a crash is that case's result instead of the end of the run
+(``workerkit.testing.isolation``).
 """
 
 from __future__ import annotations
@@ -14,22 +17,34 @@ from typing import Any
 import pytest
 from pluggy import Result
 
+from workerkit.testing import isolation
+
 __all__ = [
     "contract_harness",
+    "pytest_collection_finish",
+    "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_generate_tests",
+    "pytest_pyfunc_call",
+    "pytest_runtest_logfinish",
+    "pytest_runtest_logstart",
+    "pytest_runtest_makereport",
     "pytest_runtest_teardown",
+    "pytest_sessionfinish",
 ]
 
 _MARKER = "workerkit_contract"
-# What a stack's misbehaviour raises: a failed check, a refused start, a wait that ran out.
-_STACK_FAILURES = (AssertionError, RuntimeError, TimeoutError)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker the plugin puts on every contract case."""
+    """Register the plugin's markers."""
     config.addinivalue_line(
         "markers", f"{_MARKER}(kind, stack): a workerkit contract case of one kind on one stack"
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{isolation.MARKER}: run this test in a child pytest, where a hang or a crash "
+        "is its result (for tests that drive a legacy stack)",
     )
 
 
@@ -66,17 +81,86 @@ def contract_harness(
     """Return the harness of one contract case: a fresh JobService routed to one stack."""
     from workerkit.testing.cases import contract_of
     from workerkit.testing.harness import Harness
-    from workerkit.testing.keepalive import legacy_workers_kept
 
     contract = contract_of(request.cls)
     assert contract is not None
-    # A legacy job that ends before its start returns can crash the process (keepalive).
-    with legacy_workers_kept():
-        harness = Harness(contract, contract_kind, contract_stack, request, qtbot, tmp_path)
-        try:
-            yield harness
-        finally:
-            harness.close()
+    harness = Harness(contract, contract_kind, contract_stack, request, qtbot, tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+# --- isolation -------------------------------------------------------------------------
+
+
+def _isolated(item: pytest.Item) -> bool:
+    if item.get_closest_marker(isolation.MARKER) is not None:
+        return True
+    contract = item.get_closest_marker(_MARKER)
+    return contract is not None and contract.args[1] == "legacy"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Lift the parent's per-test timeout from isolated cases: their children keep one each."""
+    if isolation.in_child():
+        return
+    for item in items:
+        if _isolated(item):
+            item.stash[isolation.TIMEOUT_KEY] = isolation.case_timeout(item)
+            item.add_marker(pytest.mark.timeout(0), append=False)
+
+
+_RUNNER = pytest.StashKey[isolation.Runner]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Group the isolated cases of each folder into one batch; start running them now."""
+    if isolation.in_child() or session.config.option.collectonly:
+        return
+    folders: dict[Path, list[pytest.Item]] = {}
+    for item in session.items:
+        if _isolated(item):
+            folders.setdefault(item.path.parent, []).append(item)
+    batches = [isolation.Batch(str(f), items, session.config) for f, items in folders.items()]
+    for batch in batches:
+        for item in batch.items:
+            item.stash[isolation.BATCH_KEY] = batch
+    runner = session.config.stash[_RUNNER] = isolation.Runner(batches)
+    runner.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Kill a child still running (the run stopped early: -x, an interrupt)."""
+    runner = session.config.stash.get(_RUNNER, None)
+    if runner is not None:
+        runner.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Replay an isolated case's outcome from its child instead of running it here."""
+    batch = pyfuncitem.stash.get(isolation.BATCH_KEY, None)
+    if batch is None:
+        return None
+    batch.replay(pyfuncitem)
+    return True
+
+
+def pytest_runtest_logstart(nodeid: str) -> None:
+    """In a child, note that a case starts (the parent's watchdog times it from here)."""
+    if isolation.in_child():
+        isolation.write_start(nodeid)
+
+
+def pytest_runtest_logfinish() -> None:
+    """In a child, end the process after a case that left it unfit for the next one."""
+    if isolation.in_child():
+        isolation.case_finished()
+
+
+# --- reports ---------------------------------------------------------------------------
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -97,22 +181,26 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Result[pytest.TestReport], None]:
-    """Report a failing legacy contract case as an expected failure of the legacy stack."""
+    """Report a failing legacy contract case as an expected failure of the legacy stack.
+
+    In a child, note each phase's own result for the parent instead.
+    """
+    if isolation.in_child():
+        isolation.write_phase(item, call.when, call.excinfo)
+        yield
+        return
     outcome = yield
     report = outcome.get_result()
     marker = item.get_closest_marker(_MARKER)
     if marker is None or call.when != "call" or not report.failed:
         return
     from workerkit.testing.cases import contract_of
-    from workerkit.testing.child import in_child
 
     contract = contract_of(getattr(item, "cls", None))
     if marker.args[1] != "legacy" or contract is None or contract.legacy_failures != "xfail":
         return
-    if in_child():
-        return  # the parent reports it, from the child's exit status
     # A broken sample or test (TypeError, NameError, ...) is no defect of the legacy stack.
-    if call.excinfo is None or not call.excinfo.errisinstance(_STACK_FAILURES):
+    if call.excinfo is None or not call.excinfo.errisinstance(isolation.STACK_FAILURES):
         return
     report.outcome = "skipped"
     report.wasxfail = f"legacy stack: {_first_line(call)}"

@@ -51,18 +51,21 @@ class Event:
 
 
 class EventLog:
-    """Keep every job event and the count events of one service."""
+    """Keep every job event, the count events and the shadow comparisons of one service."""
 
     def __init__(self, service: JobService) -> None:
         self.events: list[Event] = []
         self.counts: list[int] = []
-        self.all_finished = 0
+        # When each all_jobs_finished came (perf_counter, like Event.at).
+        self.all_finished_at: list[float] = []
+        self.shadow_records: list[dict[str, Any]] = []
         # Direct: a plain callable connected from the GUI thread would otherwise be queued
         # to it, hiding the thread the service really emitted on.
         for name in JOB_SIGNALS:
             getattr(service, name).connect(self._recorder(name), Qt.ConnectionType.DirectConnection)
         service.active_count_changed.connect(self.counts.append)
         service.all_jobs_finished.connect(self._on_all_finished)
+        service.shadow_compared.connect(self.shadow_records.append)
 
     def _recorder(self, name: str) -> Callable[..., None]:
         def record(kind: str, job_id: str, *payload: Any) -> None:
@@ -74,7 +77,12 @@ class EventLog:
         return record
 
     def _on_all_finished(self) -> None:
-        self.all_finished += 1
+        self.all_finished_at.append(time.perf_counter())
+
+    @property
+    def all_finished(self) -> int:
+        """Return how many times the service sent all_jobs_finished."""
+        return len(self.all_finished_at)
 
     def of(self, job_id: str) -> list[Event]:
         """Return the events of ``job_id`` in arrival order."""

@@ -67,11 +67,13 @@ class AuditedFile:
 # The legacy base worker holds its own progress, cancellation and status pieces;
 # they are split out so each concern is compared with its simplified counterpart.
 AUDITED_FILES: tuple[AuditedFile, ...] = (
-    AuditedFile("legacy", "plumbing", "legacy/manager.py", "thread lifecycle"),
+    AuditedFile(
+        "legacy", "plumbing", "workerkit/imagelib/legacy_workers/manager.py", "thread lifecycle"
+    ),
     AuditedFile(
         "legacy",
         "plumbing",
-        "legacy/base_worker.py",
+        "workerkit/imagelib/legacy_workers/base_worker.py",
         "base worker, signals",
         split=(
             ("WorkerStatus", "status"),
@@ -79,8 +81,13 @@ AUDITED_FILES: tuple[AuditedFile, ...] = (
             ("ProgressReporter", "progress"),
         ),
     ),
-    AuditedFile("legacy", "plumbing", "legacy/backend.py", "service routing, job ids"),
-    AuditedFile("simplified", "plumbing", "simplified/backend.py", "service routing, job ids"),
+    AuditedFile(
+        "legacy",
+        "plumbing",
+        "workerkit/imagelib/legacy_workers/stack.py",
+        "service routing, job ids",
+    ),
+    AuditedFile("simplified", "plumbing", "simplified/stack.py", "service routing, job ids"),
     AuditedFile("simplified", "plumbing", "simplified/job.py", "thread lifecycle"),
     AuditedFile("simplified", "plumbing", "simplified/queue.py", "thread lifecycle"),
     AuditedFile("simplified", "plumbing", "simplified/signals.py", "base worker, signals"),

@@ -38,6 +38,12 @@ def _fetch(request: pytest.FixtureRequest, server: str, count: int) -> Sample:
     return call(pages.urls(count), str(db))
 
 
+def _fetch_missing(request: pytest.FixtureRequest) -> Sample:
+    pages: PageServer = request.getfixturevalue("local_server")
+    db = request.getfixturevalue("tmp_path") / "pages.sqlite"
+    return call([f"{pages.base_url}/missing"], str(db))
+
+
 class TestNumbersAppContract(ContractSuite):
     """Every contract case for primes and fetch."""
 
@@ -49,5 +55,7 @@ class TestNumbersAppContract(ContractSuite):
             "fetch": lambda r: _fetch(r, "contract_slow_server", 2),
         },
         legacy_long={"fetch": lambda r: _fetch(r, "contract_legacy_server", 1)},
+        # A limit given as text makes both prime counters raise; a missing page, both fetchers.
+        failing={"primes": call("50000"), "fetch": _fetch_missing},
         long_step_s=SLOW_PAGE_S,
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -13,13 +14,9 @@ from examples.numbers_app.domain import PageRecord, read_pages
 from examples.numbers_app.server import PageServer, page_body
 from examples.numbers_app.tests.jobs import LONG_LIMIT, JobLog, is_pool_progress
 from examples.numbers_app.tests.support import expected_primes
+from workerkit.errors import WorkerError
 
 STACKS = ("legacy", "simplified")
-LEGACY_CANCEL = pytest.mark.xfail(
-    strict=False,
-    reason="legacy defect: PrimeCountWorker stops on a bool flag and raises, so the legacy "
-    "stack reports job_failed after (or instead of) job_canceled",
-)
 
 
 def settle(qtbot: QtBot, service: Any) -> None:
@@ -79,21 +76,25 @@ def test_fetch_job_of_a_missing_page_fails_once(
     tmp_path: Path,
     stack: str,
 ) -> None:
-    """Fail a fetch job whose page is missing, with the HTTP status in the message."""
+    """Fail a fetch job whose page is missing with an exception naming the HTTP status.
+
+    The legacy worker reports its failure as a string; it arrives as a WorkerError.
+    """
     service = make_service(backends={"fetch": stack})
     log = JobLog(service)
     urls = [f"{local_server.base_url}/missing"]
     with qtbot.waitSignal(service.job_failed, timeout=5000) as failed:
         job_id = service.start("fetch", urls, str(tmp_path / "pages.sqlite"))
     assert failed.args[1] == job_id
-    assert "404" in failed.args[2]
+    error = failed.args[2]
+    expected = WorkerError if stack == "legacy" else aiohttp.ClientResponseError
+    assert isinstance(error, expected), repr(error)
+    assert "404" in str(error)
     settle(qtbot, service)
     assert log.terminals(job_id) == ["failed"]
 
 
-@pytest.mark.parametrize(
-    "stack", [pytest.param("legacy", marks=LEGACY_CANCEL), pytest.param("simplified")]
-)
+@pytest.mark.parametrize("stack", STACKS)
 def test_cancel_of_a_long_primes_job_ends_canceled(
     qtbot: QtBot, make_service: Callable[..., Any], stack: str
 ) -> None:

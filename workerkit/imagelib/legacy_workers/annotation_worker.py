@@ -5,7 +5,7 @@ from __future__ import annotations
 from workerkit.imagelib.context import JobContext
 from workerkit.imagelib.domain.annotation import annotate_all
 from workerkit.imagelib.domain.results import AnnotationResult
-from workerkit.legacy.base_worker import LoRAIroWorkerBase
+from workerkit.imagelib.legacy_workers.base_worker import LoRAIroWorkerBase
 
 __all__ = ["AnnotationWorker"]
 

@@ -10,7 +10,7 @@ from workerkit.imagelib.domain.intake import prepare_image
 from workerkit.imagelib.domain.results import FileFailure, RegistrationResult
 from workerkit.imagelib.domain.scanner import scan_library
 from workerkit.imagelib.domain.store import ImageStore
-from workerkit.legacy.base_worker import LoRAIroWorkerBase
+from workerkit.imagelib.legacy_workers.base_worker import LoRAIroWorkerBase
 
 __all__ = ["DatabaseRegistrationWorker"]
 

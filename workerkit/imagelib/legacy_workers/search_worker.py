@@ -7,7 +7,7 @@ import time
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import SearchResult
 from workerkit.imagelib.domain.store import ImageStore
-from workerkit.legacy.base_worker import LoRAIroWorkerBase
+from workerkit.imagelib.legacy_workers.base_worker import LoRAIroWorkerBase
 
 __all__ = ["SearchWorker"]
 

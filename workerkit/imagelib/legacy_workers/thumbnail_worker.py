@@ -11,7 +11,7 @@ from PySide6.QtGui import QPixmap
 from workerkit.imagelib.domain.results import FileFailure, ThumbnailResult
 from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.imagelib.domain.thumbnails import best_source_path
-from workerkit.legacy.base_worker import LoRAIroWorkerBase
+from workerkit.imagelib.legacy_workers.base_worker import LoRAIroWorkerBase
 
 __all__ = ["ThumbnailWorker"]
 

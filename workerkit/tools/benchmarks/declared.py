@@ -58,9 +58,9 @@ class KindBench(EventBench):
     def _on_finished(self, _kind: str, job_id: str, result: object) -> None:
         self._record(job_id, "finished", result)
 
-    @Slot(str, str, str)
-    def _on_failed(self, _kind: str, job_id: str, message: str) -> None:
-        self._record(job_id, "failed", message)
+    @Slot(str, str, object)
+    def _on_failed(self, _kind: str, job_id: str, error: object) -> None:
+        self._record(job_id, "failed", str(error))
 
     @Slot(str, str)
     def _on_canceled(self, _kind: str, job_id: str) -> None:

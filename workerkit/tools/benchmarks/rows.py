@@ -167,6 +167,25 @@ class _Table:
     def has(self, workload: str) -> bool:
         return any(w == workload for w, _ in self._metrics)
 
+    def unequal_work(self, workload: str) -> str | None:
+        """Say why the stacks did not do the same work on ``workload``, or return None.
+
+        A stack that refused starts (legacy ids collide within a second, D5) ran its jobs
+        one after another where the other ran them at once; one that finished fewer jobs
+        did less work. Either way a ratio of their times would compare unlike things.
+        """
+        reasons = []
+        for stack in ("legacy", "simplified"):
+            refused = self.value(workload, stack, "refused_starts")
+            jobs = self.value(workload, stack, "jobs")
+            if refused:
+                of = f" of its {jobs:.0f} jobs" if jobs is not None else ""
+                reasons.append(f"{stack} refused {refused:.0f} starts{of}, retried one by one")
+        finished = [self.value(workload, stack, "finished") for stack in ("legacy", "simplified")]
+        if None not in finished and finished[0] != finished[1]:
+            reasons.append(f"jobs finished: legacy {finished[0]:g}, simplified {finished[1]:g}")
+        return "; ".join(reasons) or None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Spec:
@@ -319,6 +338,11 @@ def _row(table: _Table, spec: _Spec, computed_floor: float | None = None) -> Row
         floor = None
     r = ratio(legacy, simplified, spec.better)
     met = spec.check(legacy, simplified, floor, r) if spec.check is not None else None
+    target = spec.target
+    unequal = table.unequal_work(spec.workload)
+    if unequal is not None and spec.key not in _OUTCOME_KEYS:
+        # The outcome rows (refusals, jobs finished) say what happened; no ratio then.
+        r, met, target = None, None, f"not compared: {unequal}"
     peer = (
         table.value(spec.workload, PEER, spec.key, spec.how)
         if spec.workload in PEER_WORKLOADS
@@ -326,8 +350,12 @@ def _row(table: _Table, spec: _Spec, computed_floor: float | None = None) -> Row
     )
     return Row(
         spec.worker, spec.metric, spec.unit, legacy, simplified, floor, r, spec.better,
-        spec.target, met, peer, ratio(peer, simplified, spec.better),
+        target, met, peer, ratio(peer, simplified, spec.better),
     )  # fmt: skip
+
+
+# Rows that report what happened rather than how fast: shown even over unequal work.
+_OUTCOME_KEYS = frozenset({"refused_starts", "finished", "failed", "canceled"})
 
 
 # --- outcomes ----------------------------------------------------------------------------

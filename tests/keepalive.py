@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread
 
-from workerkit.legacy.manager import WorkerManager
+from workerkit.imagelib.legacy_workers.manager import WorkerManager
 from workerkit.testing.threads import qthreads_alive
 
 __all__ = ["legacy_workers_kept"]

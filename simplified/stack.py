@@ -1,13 +1,11 @@
-"""The simplified stack as a Backend: one QThreadPool, one registry of in-flight jobs."""
+"""The simplified stack: one QThreadPool, one registry of in-flight jobs."""
 
 from __future__ import annotations
 
-import itertools
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, QThreadPool
 from workerkit.simplified.coroutine import run_coroutine
@@ -24,13 +22,13 @@ from workerkit.simplified.signals import (
 )
 from workerkit.simplified.token import CancelToken
 
-from workerkit.backend import Backend
+from workerkit.stack import Stack, new_job_id
 
 if TYPE_CHECKING:
     from workerkit.app import App
     from workerkit.kind import WorkerKind
 
-__all__ = ["SimplifiedBackend"]
+__all__ = ["SimplifiedStack"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +36,6 @@ logger = logging.getLogger(__name__)
 DRAIN_TIMEOUT_MS = 10_000
 # Pools (and their jobs' signals) of destroyed backends whose jobs did not stop in time.
 _ORPHANS: list[QObject] = []
-# Job ids: unique in the process (one counter for every backend), distinct across runs.
-_RUN = uuid.uuid4().hex[:16]
-_SERIALS = itertools.count(1)
 
 
 class _InFlight(Job):
@@ -61,20 +56,18 @@ class _InFlight(Job):
         self.partials: list[Any] | None = None
 
 
-class SimplifiedBackend(Backend):
+class SimplifiedStack(Stack):
     """Run each kind's pool function as a QRunnable on one QThreadPool, cancel cooperatively."""
-
-    name: ClassVar[str] = "simplified"
 
     def __init__(
         self,
         app: App,
-        max_threads: int | None = None,
         parent: QObject | None = None,
         *,
+        max_threads: int | None = None,
         pool: QThreadPool | None = None,
     ) -> None:
-        super().__init__(app, max_threads, parent)
+        super().__init__(app, parent)
         # A shared pool (shadow candidates) belongs to its owner, which drains it.
         self._owns_pool = pool is None
         self.pool = pool or QThreadPool(self)
@@ -94,7 +87,7 @@ class SimplifiedBackend(Backend):
         """Queue a job of ``kind`` on the pool and return its id at once."""
         if kind.latest_wins and (previous := self._current.get(kind.name)) is not None:
             self.cancel(previous)
-        job_id = f"{kind.prefix}_{_RUN}{next(_SERIALS):016x}"
+        job_id = new_job_id(kind)
         token = CancelToken()
         control = JobControl(job_id, self._signals, token, self.pool)
         job = self._jobs[job_id] = _InFlight(kind, control, args, kwargs)
@@ -204,7 +197,7 @@ class SimplifiedBackend(Backend):
                 self.partial_delivered.emit(name, job_id, payload)
             self.job_canceled.emit(name, job_id)
         elif outcome == FAILED:
-            self.job_failed.emit(name, job_id, str(payload))
+            self.job_failed.emit(name, job_id, payload)
         else:
             self.job_finished.emit(name, job_id, _assembled(entry, payload))
         self.active_count_changed.emit(len(self._jobs))

@@ -1,37 +1,38 @@
-"""The legacy WorkerService logic as a Backend: time-based ids, blocking replace, prefix routing.
+"""The image library's legacy stack: LoRAIro's 2025 WorkerManager behind ``workerkit.Stack``.
 
-Faithful to the original facade, defects included: D5 (ids collide within a
-second), D8 (a replaced job still delivers and clears the current id), and
-the blocking cancel of the current job of a latest-wins kind before a new one.
+The image library declares it as its ``legacy_stack``, through the same public
+interface any app uses for its own manager. Faithful to the original facade, defects
+included: D5 (ids collide within a second), D8 (a replaced job still delivers and clears
+the current id), and the blocking cancel of the current job of a latest-wins kind
+before a new one. Only the payloads are workerkit's: progress as a WorkerProgress, an
+error message as a WorkerError.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Slot
-from workerkit.legacy.manager import WorkerManager
 
-from workerkit.backend import Backend
+from workerkit.errors import as_exception
+from workerkit.imagelib.legacy_workers.manager import WorkerManager
+from workerkit.progress import progress_of
+from workerkit.stack import Stack
 
 if TYPE_CHECKING:
     from workerkit.app import App
     from workerkit.kind import WorkerKind
 
-__all__ = ["LegacyBackend"]
+__all__ = ["LoRAIroManagerStack"]
 
 
-class LegacyBackend(Backend):
-    """Run every job on its own QThread through the original WorkerManager."""
+class LoRAIroManagerStack(Stack):
+    """Run every job on its own QThread through LoRAIro's 2025 WorkerManager."""
 
-    name: ClassVar[str] = "legacy"
-
-    def __init__(
-        self, app: App, max_threads: int | None = None, parent: QObject | None = None
-    ) -> None:
-        super().__init__(app, max_threads, parent)
+    def __init__(self, app: App, parent: QObject | None = None) -> None:
+        super().__init__(app, parent)
         self.worker_manager = WorkerManager(self)
         # The original kept one attribute per replaceable kind (current_search_id, ...).
         self.current_ids: dict[str, str | None] = {}
@@ -93,7 +94,7 @@ class LegacyBackend(Backend):
         assert adapter is not None
         if adapter.progress is not None:
             getattr(worker, adapter.progress).connect(
-                lambda p: self.job_progressed.emit(name, worker_id, p)
+                lambda p: self.job_progressed.emit(name, worker_id, progress_of(p))
             )
         if adapter.batch_progress is not None:
             getattr(worker, adapter.batch_progress).connect(
@@ -134,7 +135,7 @@ class LegacyBackend(Backend):
     def _on_worker_error(self, worker_id: str, message: str) -> None:
         kind = self.app.of_job(worker_id)
         self._clear_current(kind)
-        self.job_failed.emit(kind.name, worker_id, message)
+        self.job_failed.emit(kind.name, worker_id, as_exception(message))
 
     @Slot(str)
     def _on_worker_canceled(self, worker_id: str) -> None:

@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
-from workerkit.legacy.base_worker import LoRAIroWorkerBase
 
+from workerkit.imagelib.legacy_workers.base_worker import LoRAIroWorkerBase
 from workerkit.kind import LegacyWorker
 
 __all__ = ["WorkerManager"]

@@ -1,0 +1,142 @@
+"""Isolated tests run in a child pytest, where a hang or a crash is the test's own result.
+
+Each test writes a small project with ``pytester`` and runs pytest on it in a subprocess,
+as a user's run would go: the workerkit plugin is loaded from its entry point.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.timeout(180)
+
+CASES = """
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+isolated = pytest.mark.workerkit_isolated
+
+
+def note(name):
+    with open(Path(__file__).parent / "pids.txt", "a") as pids:
+        pids.write(f"{name} {os.getpid()}\\n")
+
+
+@isolated
+def test_passes():
+    note("passes")
+
+
+@isolated
+def test_fails():
+    note("fails")
+    assert 1 == 2, "one is not two"
+
+
+@isolated
+def test_skips():
+    pytest.skip("nothing to do here")
+
+
+@isolated
+@pytest.mark.xfail(strict=True, reason="known")
+def test_known_failure():
+    raise RuntimeError("still broken")
+
+
+@isolated
+@pytest.mark.timeout(3)
+def test_hangs():
+    note("hangs")
+    threading.Event().wait()
+
+
+@isolated
+def test_runs_after_the_hang():
+    note("after hang")
+
+
+@isolated
+def test_dies():
+    note("dies")
+    os.abort()
+
+
+@isolated
+def test_runs_after_the_death():
+    note("after death")
+
+
+@isolated
+def test_unfit_afterwards():
+    from workerkit.testing.isolation import end_child_after_case
+
+    note("unfit")
+    end_child_after_case("left a lock held")
+
+
+@isolated
+def test_runs_in_a_fresh_child():
+    note("fresh")
+
+
+def test_runs_here():
+    note("parent")
+"""
+
+
+@pytest.fixture
+def outcome(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> tuple[pytest.RunResult, dict[str, int]]:
+    """Run the cases above; return the run and, per case that noted it, its process id."""
+    monkeypatch.setenv("COLUMNS", "400")  # the summary lines in full
+    pytester.makeini("[pytest]\ntimeout_method = thread\n")
+    pytester.makepyfile(test_cases=CASES)
+    result = pytester.runpytest_subprocess("-rA", "-p", "no:cacheprovider")
+    lines = (pytester.path / "pids.txt").read_text().splitlines()
+    pids = {name: int(pid) for name, pid in (line.rsplit(" ", 1) for line in lines)}
+    return result, pids
+
+
+def test_isolation_replays_each_outcome_of_the_child(
+    outcome: tuple[pytest.RunResult, dict[str, int]],
+) -> None:
+    """Fails if a child's pass, failure, skip, xfail, hang or death is reported otherwise."""
+    result, _ = outcome
+    result.assert_outcomes(passed=6, failed=3, skipped=1, xfailed=1)
+    text = result.stdout.str()
+    assert re.search(r"FAILED test_cases.py::test_fails - .*ChildFailed: .*one is not two", text)
+    assert re.search(r"SKIPPED \[1\] .*: nothing to do here", text), text
+    assert "XFAIL test_cases.py::test_known_failure - known" in text
+    assert re.search(
+        r"FAILED test_cases.py::test_hangs - .*ChildDidNotEnd: the case hung in its child "
+        r"process \(pytest-timeout ended it\)",
+        text,
+    ), text
+    assert re.search(
+        r"FAILED test_cases.py::test_dies - .*ChildDidNotEnd: the case's child process was "
+        r"killed by signal 6",
+        text,
+    ), text
+
+
+def test_isolation_goes_on_in_a_new_child_after_a_hang_a_death_or_an_unfit_case(
+    outcome: tuple[pytest.RunResult, dict[str, int]],
+) -> None:
+    """Fails if the cases after a hang, a crash or a case that ended its child are lost or
+    share that child; or if the folder's cases do not share one child."""
+    result, pids = outcome
+    assert pids["passes"] == pids["fails"]
+    assert pids["after hang"] != pids["hangs"]
+    assert pids["after death"] != pids["dies"]
+    assert pids["fresh"] != pids["unfit"]
+    assert pids["parent"] not in {pids["passes"], pids["after hang"], pids["fresh"]}
+    text = result.stdout.str()
+    for case in ("runs_after_the_hang", "runs_after_the_death", "runs_in_a_fresh_child"):
+        assert f"PASSED test_cases.py::test_{case}" in text, text

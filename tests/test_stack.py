@@ -1,0 +1,159 @@
+"""The public Stack interface: reports from any thread, payload shapes, ids, declarations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QObject
+from pytestqt.qtbot import QtBot
+
+from workerkit import App, JobService, LegacyWorker, Stack, WorkerError, WorkerKind
+from workerkit.kind import DeclarationError
+from workerkit.progress import WorkerProgress
+from workerkit.stack import new_job_id
+from workerkit.testing.recorder import EventLog
+
+from .legacy.shapes import ResultWorker
+
+
+@dataclass(frozen=True)
+class Step:
+    """An app's own progress object, with field names of its own."""
+
+    done: int
+    of: int
+
+
+def _pool(control: Any, value: object) -> object:
+    return value
+
+
+def _step_progress(step: Step) -> WorkerProgress:
+    return WorkerProgress(100 * step.done // step.of, f"{step.done} of {step.of}", raw=step)
+
+
+plain = WorkerKind(name="plain", legacy=LegacyWorker(ResultWorker), simplified=_pool)
+stepped = WorkerKind(
+    name="stepped",
+    legacy=LegacyWorker(ResultWorker, progress="progress_updated", progress_of=_step_progress),
+    simplified=_pool,
+)
+
+
+class ScriptedStack(Stack):
+    """A stack whose jobs are reported by the test, from whichever thread it likes."""
+
+    def __init__(self, app: App, parent: QObject | None = None) -> None:
+        super().__init__(app, parent)
+        self.jobs: list[str] = []
+
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Make an id (or take the one given) and report the start; the test reports the rest."""
+        if args:
+            return str(args[0])
+        job_id = new_job_id(kind)
+        self.jobs.append(job_id)
+        self.report_started(job_id)
+        return job_id
+
+    def cancel(self, job_id: str) -> bool:
+        """Say whether the job is known."""
+        return job_id in self.jobs
+
+    def active_job_ids(self) -> list[str]:
+        """Return the jobs not yet reported ended."""
+        return list(self.jobs)
+
+    def wait_for_all(self, timeout_ms: int) -> bool:
+        """Deliver what other threads reported."""
+        self.deliver_reports()
+        return True
+
+    def shutdown(self, timeout_ms: int) -> bool:
+        """Forget every job."""
+        self.jobs.clear()
+        return True
+
+
+app = App("scripted", [plain, stepped], legacy_stack=ScriptedStack)
+
+
+@pytest.fixture
+def service(qtbot: QtBot) -> Iterator[JobService]:
+    """Return a service whose legacy stack is the scripted one."""
+    made = JobService(app, backends={"plain": "legacy", "stepped": "legacy"})
+    yield made
+    made.shutdown(1000)
+
+
+def test_stack_reports_from_a_worker_thread_arrive_on_the_gui_thread_in_order(
+    qtbot: QtBot, service: JobService
+) -> None:
+    """Fails if a report made off the GUI thread is emitted there, or overtakes a later one."""
+    log = EventLog(service)
+    job_id = service.start("plain")
+    stack = service.stack("legacy")
+    worker = threading.Thread(
+        target=lambda: [stack.report_progress(job_id, n) for n in (10, 20, 30)]
+    )
+    worker.start()
+    worker.join(10)
+    stack.report_finished(job_id, "done")  # on the GUI thread, after the worker's reports
+    qtbot.waitUntil(lambda: bool(log.terminal(job_id)), timeout=5000)
+    events = log.of(job_id)
+    assert [e.name for e in events] == ["job_started"] + ["job_progressed"] * 3 + ["job_finished"]
+    assert [e.payload[0].percentage for e in events[1:4]] == [10, 20, 30]
+    assert all(e.on_gui_thread for e in events)
+
+
+def test_stack_report_failed_wraps_a_message_and_keeps_an_exception(
+    qtbot: QtBot, service: JobService
+) -> None:
+    """Fails if job_failed carries a string, or an exception is wrapped a second time."""
+    log = EventLog(service)
+    stack = service.stack("legacy")
+    texts, raised = service.start("plain"), service.start("plain")
+    stack.report_failed(texts, "disk full")
+    error = KeyError("missing")
+    stack.report_failed(raised, error)
+    qtbot.waitUntil(lambda: bool(log.terminal(texts) and log.terminal(raised)), timeout=5000)
+    wrapped = log.terminal(texts)[0].payload[0]
+    assert isinstance(wrapped, WorkerError) and wrapped.reported == "disk full"
+    assert log.terminal(raised)[0].payload[0] is error
+
+
+def test_stack_report_progress_uses_the_kinds_converter(
+    qtbot: QtBot, service: JobService
+) -> None:
+    """Fails if an app's own progress object is not converted by its declared progress_of."""
+    log = EventLog(service)
+    job_id = service.start("stepped")
+    service.stack("legacy").report_progress(job_id, Step(3, 4))
+    qtbot.waitUntil(lambda: any(e.name == "job_progressed" for e in log.of(job_id)), timeout=5000)
+    progress = next(e.payload[0] for e in log.of(job_id) if e.name == "job_progressed")
+    assert (progress.percentage, progress.status_message) == (75, "3 of 4")
+    assert progress.raw == Step(3, 4)
+
+
+def test_service_refuses_a_stack_job_id_without_the_kind_prefix(service: JobService) -> None:
+    """Fails if a stack's id that App.of_job cannot route back is accepted silently."""
+    with pytest.raises(RuntimeError, match=r"must start with the kind's prefix 'plain_'"):
+        service.start("plain", "job-1")
+
+
+def test_app_refuses_a_legacy_stack_that_is_not_callable() -> None:
+    """Fails if a misspelt declaration (an instance, a string) is only found at the first job."""
+    with pytest.raises(DeclarationError, match=r"legacy_stack must be a workerkit.Stack subclass"):
+        App("broken", [plain], legacy_stack="ScriptedStack")  # type: ignore[arg-type]
+
+
+def test_service_refuses_a_legacy_stack_factory_that_makes_no_stack(qtbot: QtBot) -> None:
+    """Fails if a factory returning the bare manager is accepted and fails later, elsewhere."""
+    wrong = App("wrong", [plain], legacy_stack=lambda app, parent: QObject(parent))
+    service = JobService(wrong, backends={"plain": "legacy"})
+    with pytest.raises(TypeError, match=r"made QObject, not a workerkit.Stack; subclass"):
+        service.start("plain")

@@ -1,0 +1,36 @@
+"""The exceptions jobs fail with when their worker reported a failure instead of raising one."""
+
+from __future__ import annotations
+
+__all__ = ["WorkerError", "as_exception"]
+
+
+class WorkerError(Exception):
+    """A failure a worker reported as a value (an error message or an error result).
+
+    Legacy workers often report a failure by emitting a string (``error_occurred(str)``)
+    or by carrying it inside their result. ``job_failed`` always carries an exception, so
+    such a report arrives wrapped in this one; ``reported`` keeps the value as it was sent.
+    """
+
+    def __init__(self, message: str, reported: object = None) -> None:
+        super().__init__(message)
+        self.reported = message if reported is None else reported
+
+
+def as_exception(reported: object) -> BaseException:
+    """Return ``reported`` if it is an exception, else a WorkerError describing it.
+
+    Args:
+        reported: What a worker or a manager sent as its failure: an exception, a
+            message, or any other value (None when the error signal carries nothing).
+
+    Returns:
+        The exception to deliver with ``job_failed``.
+    """
+    if isinstance(reported, BaseException):
+        return reported
+    if reported is None:
+        return WorkerError("the worker reported an error without a message")
+    text = str(reported).strip()
+    return WorkerError(text or f"the worker reported an empty {type(reported).__name__}", reported)
