@@ -45,6 +45,8 @@ class ThreadStack(Stack):
     def __init__(self, app: App, parent: QObject | None = None) -> None:
         super().__init__(app, parent)
         self._jobs: dict[str, _ThreadJob] = {}
+        # Per latest-wins kind, its newest job: the one the next job of the kind supersedes.
+        self._current: dict[str, str] = {}
         # Connected to a function that holds no reference to the stack (see _orphan_all).
         self.destroyed.connect(_orphan_all(self._jobs))
 
@@ -54,6 +56,12 @@ class ThreadStack(Stack):
         assert adapter is not None  # checked at declaration
         job_id = new_job_id(kind)
         job = _ThreadJob(self, job_id, kind, adapter.make(*args, **kwargs))
+        if kind.latest_wins:
+            # The newer job supersedes the running one: asked to stop, it never delivers.
+            superseded = self._jobs.get(self._current.get(kind.name, ""))
+            if superseded is not None:
+                superseded.cancel()
+            self._current[kind.name] = job_id
         self._jobs[job_id] = job
         job.launch()
         self.job_started.emit(kind.name, job_id)
@@ -109,6 +117,8 @@ class ThreadStack(Stack):
     def _ended(self, job: _ThreadJob, outcome: int, payload: object) -> None:
         """Send the job's terminal event and forget it (its thread has finished)."""
         self._jobs.pop(job.job_id, None)
+        if self._current.get(job.kind_name) == job.job_id:
+            del self._current[job.kind_name]
         if outcome == FINISHED:
             self.job_finished.emit(job.kind_name, job.job_id, payload)
         elif outcome == FAILED:

@@ -290,6 +290,12 @@ silent_kind = WorkerKind(
     legacy=LegacyWorker(SilentWorker, error=None),
     simplified=_unused,
 )
+latest_kind = WorkerKind(
+    name="latest",
+    legacy=LegacyWorker(ResultWorker, partial="partial_ready"),
+    simplified=_unused,
+    latest_wins=True,
+)
 writing_kind = WorkerKind(
     name="writing",
     legacy=LegacyWorker(ResultWorker, progress="progress_updated"),
@@ -310,5 +316,6 @@ app = App(
         returning_kind,
         silent_kind,
         writing_kind,
+        latest_kind,
     ],
 )

@@ -232,6 +232,21 @@ def test_thread_stack_writing_kind_completed_before_a_late_cancel_finishes(
     assert payload(log, job_id, "job_finished") == 11
 
 
+def test_thread_stack_each_latest_wins_job_supersedes_the_one_before(
+    qtbot: QtBot, service: JobService, log: EventLog
+) -> None:
+    """Fails if a latest-wins job does not cancel the running one, or only the first of them."""
+    gates = [threading.Event(), threading.Event()]
+    older = [service.start("latest", n, gate) for n, gate in enumerate(gates)]
+    newest = service.start("latest", 2)
+    for gate in gates:
+        gate.set()
+    for job_id in older:
+        assert run_to_end(qtbot, log, job_id)[-1] == "job_canceled"
+    assert run_to_end(qtbot, log, newest)[-1] == "job_finished"
+    assert payload(log, newest, "job_finished") == 2
+
+
 def test_thread_stack_ids_are_unique_for_jobs_started_together(
     qtbot: QtBot, service: JobService, log: EventLog
 ) -> None:
