@@ -10,7 +10,7 @@ from workerkit.simplified.executor import PoolExecutor
 from workerkit.simplified.token import JobCanceled
 
 if TYPE_CHECKING:
-    from workerkit.simplified.job import JobControl
+    from workerkit.simplified.job import PoolControl
 
 __all__ = ["run_coroutine"]
 
@@ -22,7 +22,7 @@ R = TypeVar("R")
 CANCEL_POLL_S = 0.01
 
 
-def run_coroutine(control: JobControl, main: Callable[[], Coroutine[Any, Any, R]]) -> R:
+def run_coroutine(control: PoolControl, main: Callable[[], Coroutine[Any, Any, R]]) -> R:
     """Run ``main()`` to completion here; raise JobCanceled if the job is canceled meanwhile."""
     loop = asyncio.new_event_loop()
     # asyncio.to_thread would start threads of its own; run those calls on the job's pool.
@@ -40,7 +40,7 @@ def run_coroutine(control: JobControl, main: Callable[[], Coroutine[Any, Any, R]
 
 
 def _cancel_when_canceled(
-    loop: asyncio.AbstractEventLoop, control: JobControl, task: asyncio.Task[Any]
+    loop: asyncio.AbstractEventLoop, control: PoolControl, task: asyncio.Task[Any]
 ) -> None:
     """Cancel ``task`` within CANCEL_POLL_S of the job's cancel, from the loop itself."""
 

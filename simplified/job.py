@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QThreadPool
+from workerkit.simplified.coroutine import run_coroutine
+from workerkit.simplified.fanout import map_ahead, ordered_map
 from workerkit.simplified.signals import (
     BATCH,
     CANCELED,
@@ -22,11 +25,17 @@ from workerkit.simplified.token import CancelToken, JobCanceled
 
 from workerkit.progress import WorkerProgress
 
-__all__ = ["Job", "JobControl", "Work"]
+__all__ = ["Job", "PoolControl", "Work"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-class JobControl:
-    """Give the work function what it may touch: cancellation, progress, partials, the pool."""
+class PoolControl:
+    """Give the work function what it may touch: cancellation, progress, partials, the pool.
+
+    The pool stack's ``workerkit.PoolControl``.
+    """
 
     __slots__ = ("_batch", "_progress", "_quiet_until", "_signals", "job_id", "pool", "token")
 
@@ -80,6 +89,29 @@ class JobControl:
         """Deliver a partial result to the GUI thread now."""
         self._post(PARTIAL, payload)
 
+    def map(self, items: Sequence[T], fn: Callable[[T], R]) -> Iterator[tuple[T, R | Exception]]:
+        """Yield ``(item, fn(item) or its exception)`` in order, ``fn`` run on the pool."""
+        return ordered_map(self.pool, self.token, items, fn)
+
+    def map_ahead(
+        self, items: Sequence[T], fn: Callable[[T], R], ahead: int
+    ) -> AsyncGenerator[tuple[T, R | Exception], None]:
+        """In an async job: yield ``(item, fn(item) or its exception)``, ``ahead`` at most."""
+        return map_ahead(self.pool, self.token, items, fn, ahead)
+
+    def run_async(self, main: Callable[[], Coroutine[Any, Any, R]]) -> R:
+        """Run ``main()`` on an asyncio loop in this thread; a cancel cancels it."""
+        return run_coroutine(self, main)
+
+    @contextmanager
+    def lend_thread(self) -> Iterator[None]:
+        """Let the pool start another thread while this one only waits (on sockets, say)."""
+        self.pool.releaseThread()
+        try:
+            yield
+        finally:
+            self.pool.reserveThread()
+
     def flush(self) -> None:
         """Send any progress held back by the throttles."""
         for event, throttle in ((BATCH, self._batch), (PROGRESS, self._progress)):
@@ -108,7 +140,7 @@ class Job:
     __slots__ = ("_args", "_kwargs", "_work", "control")
 
     def __init__(
-        self, control: JobControl, work: Work, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+        self, control: PoolControl, work: Work, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> None:
         self.control = control
         self._work = work
@@ -125,7 +157,7 @@ class Job:
             control.token.end()
         control._post(outcome, payload)
 
-    def _outcome(self, control: JobControl) -> tuple[int, object]:
+    def _outcome(self, control: PoolControl) -> tuple[int, object]:
         try:
             control.check()
             result = self._work(control, *self._args, **(self._kwargs or {}))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, QThreadPool
 from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.job import Job, JobControl, Work
+from workerkit.simplified.job import Job, PoolControl, Work
 from workerkit.simplified.queue import JobQueue
 from workerkit.simplified.signals import (
     BATCH,
@@ -46,7 +46,7 @@ class _InFlight(Job):
     def __init__(
         self,
         kind: WorkerKind,
-        control: JobControl,
+        control: PoolControl,
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
     ) -> None:
@@ -89,7 +89,7 @@ class SimplifiedStack(Stack):
             self.cancel(previous)
         job_id = new_job_id(kind)
         token = CancelToken()
-        control = JobControl(job_id, self._signals, token, self.pool)
+        control = PoolControl(job_id, self._signals, token, self.pool)
         job = self._jobs[job_id] = _InFlight(kind, control, args, kwargs)
         if kind.latest_wins:
             self._current[kind.name] = job_id
@@ -213,7 +213,7 @@ def _work_of(kind: WorkerKind) -> Work:
 def _in_coroutine(function: Work) -> Work:
     """Return ``function``, an async pool function, as one run on the job's own event loop."""
 
-    def work(control: JobControl, *args: Any, **kwargs: Any) -> Any:
+    def work(control: PoolControl, *args: Any, **kwargs: Any) -> Any:
         return run_coroutine(control, partial(function, control, *args, **kwargs))
 
     return work

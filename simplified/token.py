@@ -6,24 +6,14 @@ import logging
 import threading
 from collections.abc import Callable
 
+from workerkit.errors import JobCanceled
+
 __all__ = ["CancelToken", "JobCanceled"]
 
 logger = logging.getLogger(__name__)
 # One lock for every token: it guards a few list operations, and a burst makes one token
 # per job on the GUI thread, so a lock each would cost more than the rare contention.
 _LOCK = threading.Lock()
-
-
-class JobCanceled(Exception):
-    """Raised inside a job when its token was canceled; reported as canceled, never as an error.
-
-    A writing job raises it with what it had committed (``JobCanceled(summary)``): the
-    stack delivers that as the job's last partial, so the user learns what is stored.
-    """
-
-    def __init__(self, committed: object = None) -> None:
-        super().__init__()
-        self.committed = committed
 
 
 class CancelToken:

@@ -254,6 +254,7 @@ def test_flags_command_prints_each_value_and_source(
     status, out, err = run_flags_command(["--search", "simplified"], capsys)
     assert (status, err) == (0, "")
     assert out.splitlines() == [
+        "app: the image library (workerkit.imagelib.kinds:app; the default: no app configured)",
         "registration  simplified  (workerkit.toml [workers] registration)",
         "search        simplified  (command line --search)",
         "thumbnail     shadow      (environment WORKERKIT_THUMBNAIL)",

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
-from workerkit.simplified.job import JobControl
 from workerkit.simplified.stack import SimplifiedStack
 from workerkit.simplified.token import JobCanceled
 
 import workerkit.shadow
+from workerkit.control import JobControl
 from workerkit.imagelib.comparison import Listing, compare_listings
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import SearchResult, ThumbnailResult

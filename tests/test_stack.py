@@ -126,9 +126,7 @@ def test_stack_report_failed_wraps_a_message_and_keeps_an_exception(
     assert log.terminal(raised)[0].payload[0] is error
 
 
-def test_stack_report_progress_uses_the_kinds_converter(
-    qtbot: QtBot, service: JobService
-) -> None:
+def test_stack_report_progress_uses_the_kinds_converter(qtbot: QtBot, service: JobService) -> None:
     """Fails if an app's own progress object is not converted by its declared progress_of."""
     log = EventLog(service)
     job_id = service.start("stepped")

@@ -16,7 +16,11 @@ __all__ = [
     "DeclarationError",
     "ImageRecord",
     "ImageStore",
+    "Job",
+    "JobCanceled",
+    "JobControl",
     "JobService",
+    "JobState",
     "LegacyWorker",
     "SearchConditions",
     "Stack",
@@ -38,6 +42,10 @@ _LOCATIONS = {
     "DeclarationError": "workerkit.kind",
     "ImageRecord": "workerkit.imagelib.domain.store",
     "ImageStore": "workerkit.imagelib.domain.store",
+    "Job": "workerkit.job",
+    "JobCanceled": "workerkit.errors",
+    "JobControl": "workerkit.control",
+    "JobState": "workerkit.job",
     "JobService": "workerkit.service",
     "Kind": "workerkit.imagelib.kinds",
     "LegacyWorker": "workerkit.kind",
@@ -55,10 +63,12 @@ _LOCATIONS = {
 
 if TYPE_CHECKING:
     from workerkit.app import App, Stage, Suite, load_app
-    from workerkit.errors import WorkerError
+    from workerkit.control import JobControl
+    from workerkit.errors import JobCanceled, WorkerError
     from workerkit.imagelib.domain.conditions import SearchConditions
     from workerkit.imagelib.domain.store import ImageRecord, ImageStore
     from workerkit.imagelib.service import WorkerService
+    from workerkit.job import Job, JobState
     from workerkit.kind import DeclarationError, LegacyWorker, WorkerKind, Workload
     from workerkit.progress import WorkerProgress
     from workerkit.service import JobService

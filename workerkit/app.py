@@ -133,8 +133,16 @@ class App:
         """Return the declared kind names in declaration order."""
         return tuple(self._by_name)
 
-    def kind(self, name: str) -> WorkerKind:
-        """Return the kind called ``name`` or raise a KeyError listing the declared ones."""
+    def kind(self, name: str | WorkerKind[Any, Any]) -> WorkerKind[Any, Any]:
+        """Return the declared kind ``name`` (a name, or the declaration itself).
+
+        Raises:
+            UnknownKind: The app declares no such kind (the message lists those it does).
+        """
+        if isinstance(name, WorkerKind):
+            if self._by_name.get(name.name) is not name:
+                raise UnknownKind(self, name.name)
+            return name
         key = name.strip().lower() if isinstance(name, str) else name
         try:
             return self._by_name[key]
@@ -187,7 +195,7 @@ def app_spec(cwd: Path | None = None, explicit: str | None = None) -> tuple[str,
         found = _configured_app(base / file)
         if found is not None:
             return found, f"{file} [tool.workerkit] app"
-    return DEFAULT_APP, "default (the image library)"
+    return DEFAULT_APP, "the default: no app configured"
 
 
 def _configured_app(path: Path) -> str | None:
@@ -197,6 +205,12 @@ def _configured_app(path: Path) -> str | None:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise AppError(f"{path}: invalid TOML ({exc}); fix the file.") from None
+    stray = document.get("workerkit")
+    if isinstance(stray, dict) and "app" in stray:
+        raise AppError(
+            f"{path} has a [workerkit] table with app = {stray['app']!r}; workerkit reads "
+            "[tool.workerkit]: rename the table to [tool.workerkit]."
+        )
     table = document.get("tool", {}).get("workerkit", {})
     value = table.get("app") if isinstance(table, dict) else None
     if value is not None and not isinstance(value, str):
@@ -220,20 +234,64 @@ def _import(module_name: str, cwd: Path) -> Any:
 
 
 def load_app(spec: str | None = None, *, cwd: Path | None = None) -> App:
-    """Import and return the configured App (``module:attribute``, attribute default app)."""
+    """Import and return the configured App (``module:attribute``, attribute default app).
+
+    Args:
+        spec: ``module:attribute`` naming the App; None: the configured one (``app_spec``).
+        cwd: The folder whose ``pyproject.toml`` / ``workerkit.toml`` configure the app.
+
+    Returns:
+        The app.
+
+    Raises:
+        AppError: The module cannot be imported, has no such attribute, or the
+            attribute is no App; the message says which, where it was configured, and
+            the fix.
+    """
     text, source = app_spec(cwd, spec)
     module_name, _, attribute = text.partition(":")
+    folder = cwd or Path.cwd()
     try:
-        module = _import(module_name, cwd or Path.cwd())
+        module = _import(module_name, folder)
     except ImportError as exc:
+        raise AppError(_import_problem(text, source, exc, folder)) from None
+    attribute = attribute or "app"
+    if not hasattr(module, attribute):
+        found = _apps_in(module)
+        hint = f" (its App objects: {', '.join(found)})" if found else " (it holds no App)"
         raise AppError(
-            f"Cannot import the app module {module_name!r} ({source}): {exc}; check the name "
-            "and that the module is importable (installed, or on PYTHONPATH)."
-        ) from None
-    app = getattr(module, attribute or "app", None)
+            f"{text} ({source}): module {module_name!r} has no attribute {attribute!r}{hint}; "
+            f"name the App as '{module_name}:<attribute>'."
+        )
+    app = getattr(module, attribute)
     if not isinstance(app, App):
         raise AppError(
             f"{text} ({source}) is {type(app).__name__}, not a workerkit App; point it at "
             "an App(...) holding your WorkerKind declarations."
         )
     return app
+
+
+def _import_problem(text: str, source: str, exc: ImportError, folder: Path) -> str:
+    """Say why ``text`` did not import: a missing module, or a '.' where ':' was meant."""
+    module_name, _, _ = text.partition(":")
+    parent, dot, last = module_name.rpartition(".")
+    if ":" not in text and dot:
+        try:
+            holder = _import(parent, folder)
+        except ImportError:
+            holder = None
+        if holder is not None and isinstance(getattr(holder, last, None), App):
+            return (
+                f"Cannot import the app module {module_name!r} ({source}); '{parent}' has "
+                f"an App named {last!r}: write '{parent}:{last}' (module:attribute)."
+            )
+    return (
+        f"Cannot import the app module {module_name!r} ({source}): {exc}; check the name "
+        "and that the module is importable (installed, or on PYTHONPATH); the form is "
+        "'module:attribute'."
+    )
+
+
+def _apps_in(module: Any) -> list[str]:
+    return sorted(name for name, value in vars(module).items() if isinstance(value, App))

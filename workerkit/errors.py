@@ -1,8 +1,26 @@
-"""The exceptions jobs fail with when their worker reported a failure instead of raising one."""
+"""workerkit's exceptions, and the one a job fails with when its worker reported a failure."""
 
 from __future__ import annotations
 
-__all__ = ["WorkerError", "as_exception"]
+__all__ = ["JobCanceled", "JobPending", "WorkerError", "as_exception"]
+
+
+class JobCanceled(Exception):
+    """The job was canceled: raised inside a pool function by ``control.check()``.
+
+    It ends the job ``canceled``, never as a failure; let it propagate. A writing job may
+    raise it with what it had committed (``JobCanceled(summary)``): the pool stack
+    delivers that as the job's last partial, so the user learns what is stored.
+    ``Job.result()`` of a canceled job raises it too.
+    """
+
+    def __init__(self, committed: object = None) -> None:
+        super().__init__()
+        self.committed = committed
+
+
+class JobPending(RuntimeError):
+    """A job's result was asked for before the job ended."""
 
 
 class WorkerError(Exception):

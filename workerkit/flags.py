@@ -9,10 +9,12 @@ lists kinds. No Qt here: importing this module loads no Qt.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import re
 import sys
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ __all__ = [
     "RUNTIME_SOURCE",
     "Flag",
     "FlagError",
+    "FlagWarning",
     "add_command",
     "add_flag_options",
     "config_from_args",
@@ -50,6 +53,25 @@ _TOML_LINE = re.compile(r"line (\d+)")
 
 class FlagError(ValueError):
     """A flag names an unknown kind or value, or asks for shadow mode on a kind that writes."""
+
+
+class FlagWarning(UserWarning):
+    """A setting that looks like a flag but sets none (a misspelt kind in WORKERKIT_<KIND>)."""
+
+
+# workerkit's own settings that share the WORKERKIT_ prefix with the kinds' flags.
+_SETTINGS = frozenset({"APP", "CACHE", "CHILD_PYTEST"})
+
+
+class _Written(str):
+    """A flag value that remembers how the command line wrote it."""
+
+    source: str
+
+    def __new__(cls, value: str, source: str) -> _Written:
+        written = super().__new__(cls, value)
+        written.source = source
+        return written
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,19 +167,39 @@ def _parse_kind(app: App, kind: str, source: str) -> str:
 def _from_cli(app: App, cli: Mapping[str, str]) -> dict[str, Flag]:
     flags: dict[str, Flag] = {}
     for key, value in cli.items():
-        option = f"--{key.strip().lower()}"
-        name = _parse_kind(app, key, f"command line {option}")
-        flags[name] = make_flag(name, value, f"command line --{name}", app)
+        source = getattr(value, "source", f"command line --{key.strip().lower()}")
+        name = _parse_kind(app, key, source)
+        flags[name] = make_flag(name, value, source, app)
     return flags
 
 
 def _from_env(app: App, env: Mapping[str, str]) -> dict[str, Flag]:
+    _warn_misspelt(app, env)
     # An empty variable counts as unset, the way shells clear one with `VAR=`.
     return {
         name: make_flag(name, env[env_var(name)], f"environment {env_var(name)}", app)
         for name in app.names
         if env.get(env_var(name), "").strip()
     }
+
+
+def _warn_misspelt(app: App, env: Mapping[str, str]) -> None:
+    """Warn of a WORKERKIT_<NAME> that is close to a declared kind's but names none."""
+    variables = {env_var(name): name for name in app.names}
+    for variable in env:
+        suffix = variable.removeprefix("WORKERKIT_")
+        if suffix == variable or variable in variables or suffix in _SETTINGS:
+            continue
+        close = difflib.get_close_matches(variable, variables, n=1, cutoff=0.8)
+        if close:
+            warnings.warn(
+                FlagWarning(
+                    f"{variable} names no worker kind of {app.name}, so it sets no flag; "
+                    f"did you mean {close[0]}? (The kinds' variables: "
+                    f"{', '.join(variables)}.)"
+                ),
+                stacklevel=4,
+            )
 
 
 def _from_toml(app: App, toml_path: Path | None, cwd: Path | None) -> dict[str, Flag]:
@@ -255,7 +297,7 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, str]:
         kind, separator, value = item.partition("=")
         if not separator:
             raise FlagError(f"--flag {item!r}: expected KIND=VALUE, e.g. --flag search=simplified.")
-        given[kind.strip()] = value
+        given[kind.strip()] = _Written(value, f"command line --flag {item}")
     return given
 
 
@@ -275,14 +317,16 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_flags(args: argparse.Namespace) -> int:
-    from workerkit.app import load_app
+    from workerkit.app import app_spec, load_app
 
     try:
+        spec, source = app_spec(None, getattr(args, "app", None))
         app = load_app(getattr(args, "app", None))
         flags = resolve_flags(app, cli=flags_from_args(args), toml_path=config_from_args(args))
     except ValueError as exc:
         print(f"workerkit flags: error: {exc}", file=sys.stderr)
         return 2
+    print(f"app: {app.name} ({spec}; {source})")
     for line in format_flags(flags):
         print(line)
     return 0

@@ -12,10 +12,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
+    from workerkit.control import JobControl
     from workerkit.progress import WorkerProgress
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 __all__ = ["INTERRUPT", "DeclarationError", "LegacyWorker", "WorkerKind", "Workload"]
 
@@ -287,17 +291,19 @@ class Workload:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkerKind:
+class WorkerKind(Generic[P, R]):
     """One kind of background job, declared once in the application's code.
 
     ``simplified`` is a plain function, sync or ``async def``, called on a pool thread as
     ``simplified(control, *args, **kwargs)``; ``legacy`` adapts the existing QThread
-    worker, built with the same ``*args, **kwargs``.
+    worker, built with the same ``*args, **kwargs``. The kind is generic over the pool
+    function's parameters after the control and its result, so a type checker checks
+    ``service.start(kind, ...)``'s arguments and knows the type of the job's result.
     """
 
     name: str
     legacy: LegacyWorker | None
-    simplified: Callable[..., Any] | None
+    simplified: Callable[Concatenate[JobControl, P], R] | None
     writes: bool = False
     latest_wins: bool = False
     compare: Comparator | None = None
@@ -347,6 +353,13 @@ class WorkerKind:
                 f"Kind {self.name!r}: simplified must be a function f(control, *args), "
                 f"got {self.simplified!r}."
             )
+        problem = _control_problem(self.simplified)
+        if problem is not None:
+            raise DeclarationError(
+                f"Kind {self.name!r}: the pool function {_name_of(self.simplified)} {problem}; "
+                "its first parameter takes the job's control: def f(control: JobControl, "
+                "*args) (workerkit.JobControl)."
+            )
         if self.writes and self.compare is not None:
             raise DeclarationError(
                 f"Kind {self.name!r} writes, but declares a shadow comparator: shadow mode runs "
@@ -361,9 +374,33 @@ class WorkerKind:
         self.legacy.check(self.name)
 
 
-def check_kinds(kinds: Sequence[WorkerKind]) -> Mapping[str, WorkerKind]:
+# Annotations of a first parameter that cannot be the job's control.
+_NOT_A_CONTROL = frozenset({"int", "float", "str", "bytes", "bool", "Path", "list", "dict"})
+
+
+def _control_problem(function: Callable[..., Any]) -> str | None:
+    """Say why ``function`` cannot take the job's control first, or return None."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if not parameters or parameters[0].kind not in (*kinds, inspect.Parameter.VAR_POSITIONAL):
+        return "takes no positional parameter"
+    annotation = parameters[0].annotation
+    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    if name in _NOT_A_CONTROL:
+        return f"takes {parameters[0].name}: {name} first"
+    return None
+
+
+def _name_of(function: Callable[..., Any]) -> str:
+    return getattr(function, "__qualname__", None) or repr(function)
+
+
+def check_kinds(kinds: Sequence[WorkerKind[Any, Any]]) -> Mapping[str, WorkerKind[Any, Any]]:
     """Return the kinds by name, or raise DeclarationError for a repeated name or prefix."""
-    by_name: dict[str, WorkerKind] = {}
+    by_name: dict[str, WorkerKind[Any, Any]] = {}
     for kind in kinds:
         if not isinstance(kind, WorkerKind):
             raise DeclarationError(f"Expected WorkerKind declarations, got {kind!r}.")

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from workerkit.flags import RUNTIME_SOURCE, Flag, default_flags, make_flag, resolve_flags
+from workerkit.job import Job, JobState
 from workerkit.shadow import DEFAULT_SHADOW_LOG, CandidateFactory, ShadowRunner, ShadowStats
 from workerkit.stack import Stack
 from workerkit.stacks import builtin_stack, check_stack
 
 if TYPE_CHECKING:
     from workerkit.app import App
+    from workerkit.kind import WorkerKind
 
 __all__ = ["CONSTRUCTOR_SOURCE", "DEFAULT_STACK", "JobService"]
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DEFAULT_STACK = "legacy"
 CONSTRUCTOR_SOURCE = "WorkerService backends"
@@ -70,6 +75,10 @@ class JobService(QObject):
         self._shadow: ShadowRunner | None = None
         self._reported_count = 0
         self._closed = False
+        # The handles of running jobs (a caller may drop its own), removed at their end.
+        self._jobs: dict[str, Job[Any]] = {}
+        # Ends of jobs whose start() had not returned yet, by job id.
+        self._starting: dict[str, tuple[JobState, object]] = {}
 
     # --- routing -------------------------------------------------------------------------
 
@@ -101,8 +110,33 @@ class JobService(QObject):
 
     # --- jobs ----------------------------------------------------------------------------
 
-    def start(self, kind: str, *args: Any, **kwargs: Any) -> str:
-        """Start a job of ``kind`` with these arguments on its flag's stack; return its id."""
+    @overload
+    def start(
+        self, kind: WorkerKind[P, Coroutine[Any, Any, R]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Job[R]: ...
+
+    @overload
+    def start(self, kind: WorkerKind[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Job[R]: ...
+
+    @overload
+    def start(self, kind: str, /, *args: Any, **kwargs: Any) -> Job[Any]: ...
+
+    def start(self, kind: WorkerKind[Any, Any] | str, /, *args: Any, **kwargs: Any) -> Job[Any]:
+        """Start a job of ``kind`` with these arguments on the stack its flag names.
+
+        Args:
+            kind: The declared kind, or its name.
+            *args: The job's arguments, as the kind's pool function takes them after its
+                control (and its legacy worker's factory takes them).
+            **kwargs: The job's keyword arguments; any name works, ``kind`` included.
+
+        Returns:
+            The job's handle, which is also its id (a ``str``).
+
+        Raises:
+            UnknownKind: ``kind`` is not one of the app's kinds.
+            RuntimeError: The service was shut down, or the stack refused the job.
+        """
         declared = self.app.kind(kind)
         if self._closed:
             raise RuntimeError(
@@ -111,17 +145,22 @@ class JobService(QObject):
             )
         # Decided per job, now: a later set_backend() moves new jobs only.
         route = self._flags[declared.name].value
+        self._starting.clear()
         if route == "shadow":
-            return self._shadow_runner().start(declared, args, kwargs)
-        stack = self.stack(route)
-        job_id = stack.start(declared, args, kwargs)
-        if not (isinstance(job_id, str) and job_id.startswith(declared.prefix + "_")):
-            raise RuntimeError(
-                f"{type(stack).__name__}.start() returned the job id {job_id!r} for a "
-                f"{declared.name} job; a stack's job ids must start with the kind's prefix "
-                f"{declared.prefix + '_'!r} (workerkit.stack.new_job_id makes such ids)."
-            )
-        return job_id
+            job_id = self._shadow_runner().start(declared, args, kwargs)
+        else:
+            job_id = self._started_on(self.stack(route), declared, args, kwargs)
+        job: Job[Any] = Job(self, job_id, str(declared.name))
+        early = self._starting.pop(job_id, None)
+        if early is None:
+            self._jobs[job_id] = job
+        else:  # the stack ended the job before start() returned
+            job._end(*early)
+        return job
+
+    def job(self, job_id: str) -> Job[Any] | None:
+        """Return the handle of the running job ``job_id``, or None once it has ended."""
+        return self._jobs.get(job_id)
 
     def cancel(self, job_id: str) -> bool:
         """Ask the job to stop; return False if no stack counts it as active."""
@@ -217,6 +256,18 @@ class JobService(QObject):
             )
         return stack
 
+    def _started_on(
+        self, stack: Stack, kind: WorkerKind[Any, Any], args: tuple[Any, ...], kwargs: Any
+    ) -> str:
+        job_id = stack.start(kind, args, kwargs)
+        if not (isinstance(job_id, str) and job_id.startswith(kind.prefix + "_")):
+            raise RuntimeError(
+                f"{type(stack).__name__}.start() returned the job id {job_id!r} for a "
+                f"{kind.name} job; a stack's job ids must start with the kind's prefix "
+                f"{kind.prefix + '_'!r} (workerkit.stack.new_job_id makes such ids)."
+            )
+        return job_id
+
     def _owner(self, job_id: str) -> Stack | None:
         return next((s for s in self._stacks.values() if s.is_active(job_id)), None)
 
@@ -230,21 +281,59 @@ class JobService(QObject):
 
     def _connect(self, stack: Stack) -> Stack:
         stack.job_started.connect(self.job_started)
-        stack.job_progressed.connect(self.job_progressed)
+        stack.job_progressed.connect(self._on_progressed)
         stack.job_batch_progressed.connect(self.job_batch_progressed)
-        stack.partial_delivered.connect(self.partial_delivered)
-        stack.job_finished.connect(self.job_finished)
+        stack.partial_delivered.connect(self._on_partial)
+        stack.job_finished.connect(self._on_finished)
         stack.job_failed.connect(self._on_failed)
-        stack.job_canceled.connect(self.job_canceled)
+        stack.job_canceled.connect(self._on_canceled)
         stack.active_count_changed.connect(self._on_count_changed)
         return stack
+
+    @Slot(str, str, object)
+    def _on_progressed(self, kind: str, job_id: str, progress: object) -> None:
+        self.job_progressed.emit(kind, job_id, progress)
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job._progressed(progress)  # type: ignore[arg-type]
+
+    @Slot(str, str, object)
+    def _on_partial(self, kind: str, job_id: str, payload: object) -> None:
+        self.partial_delivered.emit(kind, job_id, payload)
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job._partial(payload)
+
+    @Slot(str, str, object)
+    def _on_finished(self, kind: str, job_id: str, result: object) -> None:
+        job = self._ended(job_id, JobState.FINISHED, result)
+        self.job_finished.emit(kind, job_id, result)
+        if job is not None:
+            job._end(JobState.FINISHED, result)
 
     @Slot(str, str, object)
     def _on_failed(self, kind: str, job_id: str, error: object) -> None:
         # Every failure, whichever stack ran the job, is logged once with its traceback.
         exc = error if isinstance(error, BaseException) else None
         logger.error("%s job %s failed: %s", kind, job_id, error, exc_info=exc)
+        job = self._ended(job_id, JobState.FAILED, error)
         self.job_failed.emit(kind, job_id, error)
+        if job is not None:
+            job._end(JobState.FAILED, error)
+
+    @Slot(str, str)
+    def _on_canceled(self, kind: str, job_id: str) -> None:
+        job = self._ended(job_id, JobState.CANCELED, None)
+        self.job_canceled.emit(kind, job_id)
+        if job is not None:
+            job._end(JobState.CANCELED, None)
+
+    def _ended(self, job_id: str, state: JobState, outcome: object) -> Job[Any] | None:
+        """Forget the ended job's handle; note an end that came while its start() ran."""
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            self._starting.setdefault(job_id, (state, outcome))
+        return job
 
     @Slot(int)
     def _on_count_changed(self, _stack_count: int) -> None:

@@ -1,13 +1,12 @@
 """The pool functions that replace the QThread-era workers: plain functions of a job control.
 
 workerkit calls each on a pool thread as ``f(control, *args, **kwargs)``; ``control.check()``
-raises the toolkit's cancel exception, which must propagate, never be caught here.
+raises ``workerkit.JobCanceled``, which must propagate, never be caught here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import aiohttp
 
@@ -21,11 +20,12 @@ from examples.numbers_app.domain import (
     segments,
     sieve_segment,
 )
+from workerkit import JobControl
 
 __all__ = ["count_primes", "fetch_pages"]
 
 
-def count_primes(control: Any, limit: int, keep_last: int = 5) -> PrimeResult:
+def count_primes(control: JobControl, limit: int, keep_last: int = 5) -> PrimeResult:
     """Return how many primes lie below ``limit`` and the last ``keep_last`` of them."""
     base = base_primes(limit)
     tally = PrimeTally(limit, keep_last)
@@ -38,7 +38,7 @@ def count_primes(control: Any, limit: int, keep_last: int = 5) -> PrimeResult:
 
 
 async def fetch_pages(
-    control: Any, urls: Sequence[str], db_path: str, timeout: float = 5.0
+    control: JobControl, urls: Sequence[str], db_path: str, timeout: float = 5.0
 ) -> FetchResult:
     """Download each URL with aiohttp and store its length and SHA-256 into ``db_path``."""
     pages: list[PageRecord] = []

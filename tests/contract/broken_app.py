@@ -14,11 +14,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from workerkit.simplified.job import JobControl
 from workerkit.simplified.signals import CANCELED, FAILED, FINISHED, PROGRESS
 from workerkit.simplified.stack import SimplifiedStack, _InFlight
 
 from workerkit.app import App
+from workerkit.control import JobControl
 from workerkit.kind import LegacyWorker, WorkerKind
 from workerkit.progress import WorkerProgress
 from workerkit.stack import Stack

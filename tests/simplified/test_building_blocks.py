@@ -14,7 +14,7 @@ from workerkit.simplified import job as job_module
 from workerkit.simplified.coroutine import run_coroutine
 from workerkit.simplified.executor import PoolExecutor
 from workerkit.simplified.fanout import map_ahead, ordered_map
-from workerkit.simplified.job import Job, JobControl
+from workerkit.simplified.job import Job, PoolControl
 from workerkit.simplified.queue import JobQueue
 from workerkit.simplified.signals import (
     CANCELED,
@@ -220,7 +220,7 @@ class _Recorder:
         self.posts.append((event, quiet))
 
 
-def _report_twice(control: JobControl) -> None:
+def _report_twice(control: PoolControl) -> None:
     control.progress(10, "started")
     control.progress(100, "done")
 
@@ -231,7 +231,7 @@ def test_job_progress_is_quiet_only_while_the_job_is_young(
 ) -> None:
     monkeypatch.setattr(job_module, "QUIET_S", quiet_s)
     mailbox = _Recorder()
-    control = JobControl("a", mailbox, CancelToken(), QThreadPool.globalInstance())  # type: ignore[arg-type]
+    control = PoolControl("a", mailbox, CancelToken(), QThreadPool.globalInstance())  # type: ignore[arg-type]
     Job(control, _report_twice, (), {}).run()
     assert mailbox.posts == [(PROGRESS, quiet), (PROGRESS, quiet), (FINISHED, False)]
 
@@ -417,7 +417,7 @@ def test_coroutine_cancel_reaches_its_loop_without_a_wake_from_the_canceler(
 
     monkeypatch.setattr(asyncio.BaseEventLoop, "call_soon_threadsafe", recording)
     token, entered, outcome = CancelToken(), threading.Event(), []
-    control = JobControl("j", _Recorder(), token, pool)  # type: ignore[arg-type]
+    control = PoolControl("j", _Recorder(), token, pool)  # type: ignore[arg-type]
 
     async def main() -> None:
         entered.set()

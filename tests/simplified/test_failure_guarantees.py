@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 from workerkit.simplified.fanout import ordered_map
-from workerkit.simplified.job import JobControl
+from workerkit.simplified.job import PoolControl
 from workerkit.simplified.token import CancelToken
 
 from workerkit import ImageStore, WorkerService
@@ -55,26 +55,26 @@ class _Unused(QObject):
 GATE = threading.Event()
 
 
-def _raise_system_exit(_control: JobControl) -> None:
+def _raise_system_exit(_control: PoolControl) -> None:
     raise SystemExit(3)
 
 
-def _raise_cancelled_error(_control: JobControl) -> None:
+def _raise_cancelled_error(_control: PoolControl) -> None:
     raise asyncio.CancelledError
 
 
-def _wait_for_gate(control: JobControl) -> str:
+def _wait_for_gate(control: PoolControl) -> str:
     while not GATE.wait(0.01):
         control.check()
     return "done"
 
 
-def _report_then_hold(control: JobControl) -> str:
+def _report_then_hold(control: PoolControl) -> str:
     control.progress(10, "started")
     return _wait_for_gate(control)
 
 
-def _report(control: JobControl) -> str:
+def _report(control: PoolControl) -> str:
     for step in (10, 50, 100):
         control.progress(step, "working")
         control.batch(step, 100, "file")
@@ -221,7 +221,7 @@ def _from_workerkit(thing: object) -> bool:
 STUCK_ENTERED = threading.Event()
 
 
-def _stuck(_control: JobControl) -> str:
+def _stuck(_control: PoolControl) -> str:
     # One blocking call no cancel reaches, as a C library call can be.
     STUCK_ENTERED.set()
     threading.Event().wait(STUCK_S)

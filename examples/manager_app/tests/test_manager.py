@@ -20,6 +20,8 @@ from examples.manager_app.manager import CANCEL_GRACE_MS
 from examples.manager_app.stack import ManagerStack
 from examples.manager_app.terminal import CancelReason, Outcome
 from examples.manager_app.tests.support import JobLog, TerminalLog, digests_of, write_folder
+from examples.manager_app.workers import checksum
+from workerkit import JobState
 from workerkit.errors import WorkerError
 from workerkit.progress import WorkerProgress
 from workerkit.service import JobService
@@ -94,6 +96,11 @@ def test_every_job_ends_with_exactly_one_terminal_event(
         ["failed"],
         ["canceled"],
     ]
+    assert [job.state for job in (done, failed, slow)] == [
+        JobState.FINISHED,
+        JobState.FAILED,
+        JobState.CANCELED,
+    ]
 
 
 @pytest.mark.workerkit_isolated
@@ -109,14 +116,15 @@ def test_cancel_ends_the_job_canceled_through_the_workers_own_signal(
     manager = manager_stack(service).manager
     terminals = TerminalLog(manager)
     log = JobLog(service)
-    job_id = service.start("checksum", str(lab_folder), SLOW_STEP_S)
+    job = service.start(checksum, str(lab_folder), SLOW_STEP_S)
+    job_id = job.id
     worker = manager.get_worker(job_id)
     assert worker is not None
     sent: list[str] = []
     worker.canceled.connect(lambda: sent.append("canceled"))
-    with qtbot.waitSignal(service.job_canceled, timeout=WAIT_MS) as canceled:
-        assert service.cancel(job_id)
-    assert canceled.args == ["checksum", job_id]
+    with qtbot.waitSignal(job.canceled, timeout=WAIT_MS):
+        assert job.cancel()
+    assert log.terminals(job_id) == ["canceled"]
     assert sent == ["canceled"]
     assert terminals.sent_by_the_job(job_id), "the cancel's fallback ended the job"
     [event] = terminals.of(job_id)

@@ -14,6 +14,7 @@ from examples.numbers_app.domain import PageRecord, read_pages
 from examples.numbers_app.server import PageServer, page_body
 from examples.numbers_app.tests.jobs import LONG_LIMIT, JobLog, is_pool_progress
 from examples.numbers_app.tests.support import expected_primes
+from examples.numbers_app.workers import fetch, primes
 from workerkit.errors import WorkerError
 
 STACKS = ("legacy", "simplified")
@@ -32,11 +33,12 @@ def test_primes_job_finishes_once_with_the_count(
     """Finish a primes job with the right result and exactly one terminal signal."""
     service = make_service(backends={"primes": stack})
     log = JobLog(service)
-    with qtbot.waitSignal(service.job_finished, timeout=5000) as finished:
-        job_id = service.start("primes", 30_000)
-    assert job_id.startswith("primes_")
-    assert finished.args[:2] == ["primes", job_id]
-    assert finished.args[2] == expected_primes(30_000)
+    job = service.start(primes, 30_000)
+    with qtbot.waitSignal(job.finished, timeout=5000) as finished:
+        pass
+    job_id = job.id
+    assert job_id.startswith("primes_") and job.kind == "primes"
+    assert finished.args == [expected_primes(30_000)] == [job.result()]
     settle(qtbot, service)
     assert log.terminals(job_id) == ["finished"]
     assert log.of(job_id, "started") == [None]
@@ -58,11 +60,12 @@ def test_fetch_job_stores_every_page(
     log = JobLog(service)
     urls = local_server.urls(5)
     db_path = tmp_path / f"{stack}.sqlite"
-    with qtbot.waitSignal(service.job_finished, timeout=5000) as finished:
-        job_id = service.start("fetch", urls, str(db_path))
+    job = service.start(fetch, urls, str(db_path))
+    assert job.wait(5000)
+    job_id = job.id
     assert job_id.startswith("fetch_")
     expected = tuple(PageRecord.of(url, page_body(n)) for n, url in enumerate(urls, start=1))
-    assert finished.args[2].pages == expected
+    assert job.result().pages == expected
     assert read_pages(db_path) == {page.url: page for page in expected}
     settle(qtbot, service)
     assert log.terminals(job_id) == ["finished"]
@@ -83,10 +86,12 @@ def test_fetch_job_of_a_missing_page_fails_once(
     service = make_service(backends={"fetch": stack})
     log = JobLog(service)
     urls = [f"{local_server.base_url}/missing"]
-    with qtbot.waitSignal(service.job_failed, timeout=5000) as failed:
-        job_id = service.start("fetch", urls, str(tmp_path / "pages.sqlite"))
-    assert failed.args[1] == job_id
-    error = failed.args[2]
+    job = service.start(fetch, urls, str(tmp_path / "pages.sqlite"))
+    with qtbot.waitSignal(job.failed, timeout=5000) as failed:
+        pass
+    job_id = job.id
+    error = failed.args[0]
+    assert job.error is error
     expected = WorkerError if stack == "legacy" else aiohttp.ClientResponseError
     assert isinstance(error, expected), repr(error)
     assert "404" in str(error)

@@ -67,7 +67,10 @@ def test_flags_command_lists_the_apps_kinds(tmp_path: Path) -> None:
     done = workerkit("flags", "--app", SPEC, "--flag", "fetch=simplified", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert re.search(r"^primes\s+legacy\s+\(default\)$", done.stdout, re.MULTILINE)
-    assert re.search(r"^fetch\s+simplified\s+\(command line --fetch\)$", done.stdout, re.M)
+    # The source as the user wrote it: there is no --fetch option for another app's kinds.
+    pattern = r"^fetch\s+simplified\s+\(command line --flag fetch=simplified\)$"
+    assert re.search(pattern, done.stdout, re.M), done.stdout
+    assert done.stdout.startswith(f"app: numbers_app ({SPEC}; command line --app)\n")
 
 
 def test_flags_command_refuses_shadow_for_the_writing_kind(tmp_path: Path) -> None:

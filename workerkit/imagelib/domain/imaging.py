@@ -11,9 +11,9 @@ from typing import Any, BinaryIO, cast
 
 from PIL import ExifTags, Image, ImageOps
 
+from workerkit.errors import JobCanceled
 from workerkit.imagelib.domain.hashing import dhash
 from workerkit.imagelib.domain.scanner import display_path
-from workerkit.simplified.token import JobCanceled
 
 __all__ = [
     "SUPPORTED_FORMATS",

@@ -9,14 +9,12 @@ from contextlib import aclosing
 
 import aiohttp
 
+from workerkit.control import JobControl
 from workerkit.imagelib.context import JobContext
 from workerkit.imagelib.domain.annotation import annotate_one, missing_image_outcome, record_outcome
 from workerkit.imagelib.domain.annotators import AnnotationError, AsyncAnnotator
 from workerkit.imagelib.domain.results import AnnotationOutcome, AnnotationResult
 from workerkit.imagelib.domain.store import ImageRecord
-from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.fanout import map_ahead, ordered_map
-from workerkit.simplified.job import JobControl
 
 __all__ = ["DEFAULT_CONCURRENCY", "annotate_images"]
 
@@ -72,9 +70,7 @@ def _annotate_on_pool(
     report: Callable[[ImageRecord], None],
 ) -> Outcomes:
     outcomes: Outcomes = {}
-    for record, outcome in ordered_map(
-        control.pool, control.token, records, lambda r: annotate_one(context, r, model)
-    ):
+    for record, outcome in control.map(records, lambda r: annotate_one(context, r, model)):
         if isinstance(outcome, Exception):
             raise outcome
         outcomes[record.id] = outcome
@@ -111,7 +107,7 @@ def _annotate_on_loop(
             def begin(record: ImageRecord) -> object:
                 return annotator.begin_exchange(record.path)
 
-            prepared = map_ahead(control.pool, control.token, records, begin, 2 * concurrency)
+            prepared = control.map_ahead(records, begin, 2 * concurrency)
             tasks = []
             async with aclosing(prepared):
                 async for record, exchange in prepared:
@@ -120,11 +116,8 @@ def _annotate_on_loop(
             return dict(await asyncio.gather(*tasks))
 
     # This thread only waits on sockets now: lend its pool slot to the helpers meanwhile.
-    control.pool.releaseThread()
-    try:
-        return run_coroutine(control, annotate_all)
-    finally:
-        control.pool.reserveThread()
+    with control.lend_thread():
+        return control.run_async(annotate_all)
 
 
 async def _request(

@@ -6,13 +6,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workerkit.control import JobControl
+from workerkit.errors import JobCanceled
 from workerkit.imagelib.domain.intake import prepare_image
 from workerkit.imagelib.domain.results import FileFailure, RegistrationResult
 from workerkit.imagelib.domain.scanner import scan_library
 from workerkit.imagelib.domain.store import ImageStore, NewImage
-from workerkit.simplified.fanout import ordered_map
-from workerkit.simplified.job import JobControl
-from workerkit.simplified.token import JobCanceled
 
 __all__ = ["BATCH_SIZE", "register_directory"]
 
@@ -91,9 +90,7 @@ def _register_all(
     def prepare(path: Path) -> NewImage:
         return prepare_image(path, lambda: control.is_canceled)
 
-    for index, (path, outcome) in enumerate(
-        ordered_map(control.pool, control.token, files, prepare), start=1
-    ):
+    for index, (path, outcome) in enumerate(control.map(files, prepare), start=1):
         control.batch(index, total, path.name)
         if isinstance(outcome, JobCanceled):
             raise outcome

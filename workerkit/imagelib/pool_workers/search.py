@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+from workerkit.control import JobControl
+from workerkit.errors import JobCanceled
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import SearchResult
 from workerkit.imagelib.domain.store import ImageStore, StoreInterrupted
-from workerkit.simplified.job import JobControl
-from workerkit.simplified.token import JobCanceled
 
 __all__ = ["PROGRESS_STEPS", "run_search"]
 
@@ -25,7 +25,7 @@ def run_search(
     # SQLite calls the handler on this thread every few thousand VM steps and stops the
     # statement when it answers True. Unlike Connection.interrupt() from the canceling
     # thread, it cannot miss a cancel that lands just before the statement starts.
-    connection.set_progress_handler(lambda: control.token.is_canceled, PROGRESS_STEPS)
+    connection.set_progress_handler(lambda: control.is_canceled, PROGRESS_STEPS)
     try:
         control.check()
         records = store.search(conditions)

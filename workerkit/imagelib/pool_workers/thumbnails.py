@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QImage
 
+from workerkit.control import JobControl
+from workerkit.errors import JobCanceled
 from workerkit.imagelib.domain.results import FileFailure
 from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.imagelib.domain.thumbnails import decode_thumbnail
-from workerkit.simplified.fanout import ordered_map
-from workerkit.simplified.job import JobControl
-from workerkit.simplified.token import JobCanceled
 
 __all__ = ["CHUNK_INTERVAL_S", "ThumbnailSummary", "load_thumbnails"]
 
@@ -44,9 +43,7 @@ def load_thumbnails(
     chunk: list[tuple[int, QImage]] = []
     failures: list[FileFailure] = []
     last_sent = time.monotonic()
-    for index, (record, outcome) in enumerate(
-        ordered_map(control.pool, control.token, records, decode), start=1
-    ):
+    for index, (record, outcome) in enumerate(control.map(records, decode), start=1):
         if isinstance(outcome, JobCanceled):
             raise outcome
         if isinstance(outcome, Exception):

@@ -1,0 +1,211 @@
+"""The handle JobService.start returns: id, kind, state, outcome, signals, on both stacks."""
+
+from __future__ import annotations
+
+import gc
+import re
+import subprocess
+import sys
+import threading
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from workerkit import App, JobCanceled, JobControl, JobService, LegacyWorker, WorkerKind
+from workerkit.app import UnknownKind
+from workerkit.errors import JobPending, WorkerError
+from workerkit.job import JobState
+from workerkit.kind import DeclarationError
+from workerkit.progress import WorkerProgress
+
+from .legacy.shapes import ResultWorker
+
+STACKS = ("legacy", "simplified")
+WAIT_MS = 10_000
+ROOT = Path(__file__).parent.parent
+
+
+def echo(control: JobControl, value: object, gate: threading.Event | None = None) -> object:
+    """Report 50 %, send a partial, wait for the gate, then return the value or raise it."""
+    control.progress(50, "")
+    control.partial(f"partial of {value}")
+    if gate is not None:
+        while not gate.wait(0.01):
+            control.check()
+    control.check()
+    if isinstance(value, Exception):
+        raise value
+    control.progress(100, "")
+    return value
+
+
+echo_kind = WorkerKind(
+    name="echo",
+    legacy=LegacyWorker(ResultWorker, progress="progress_updated", partial="partial_ready"),
+    simplified=echo,
+)
+app = App("handles", [echo_kind])
+
+
+@pytest.fixture(params=STACKS)
+def service(request: pytest.FixtureRequest, qtbot: QtBot) -> Iterator[JobService]:
+    """Return a service running the echo kind on one stack (the careful legacy one or pool)."""
+    made = JobService(app, backends={"echo": request.param})
+    yield made
+    made.shutdown(5000)
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    """Hold a job inside its work until the test opens it (opened at teardown too)."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def test_job_handle_is_its_id_and_reports_each_event_in_order(
+    qtbot: QtBot, service: JobService
+) -> None:
+    """Fails if the handle's signals are missing, out of order, or carry other payloads."""
+    job = service.start(echo_kind, 7)
+    assert isinstance(job, str) and job == job.id and job.kind == "echo"
+    assert job.state is JobState.RUNNING and not job.done
+    seen: list[tuple[str, object]] = []
+    job.started.connect(lambda: seen.append(("started", None)))
+    job.progressed.connect(lambda p: seen.append(("progressed", p)))
+    job.partial_delivered.connect(lambda p: seen.append(("partial", p)))
+    with qtbot.waitSignal(job.finished, timeout=WAIT_MS) as finished:
+        pass
+    assert finished.args == [7]
+    assert seen[0] == ("started", None)
+    assert ("partial", "partial of 7") in seen
+    assert [p for name, p in seen if name == "progressed"][-1] == WorkerProgress(100, "")
+    assert (job.state, job.result(), job.error) == (JobState.FINISHED, 7, None)
+    assert service.job(job.id) is None  # the service forgets it at the end
+
+
+def test_job_handle_failed_carries_the_exception(qtbot: QtBot, service: JobService) -> None:
+    """Fails if a failure reaches the handle as a string, or result() hides it."""
+    job = service.start("echo", KeyError("missing"))
+    with qtbot.waitSignal(job.failed, timeout=WAIT_MS) as failed:
+        pass
+    error = failed.args[0]
+    expected = WorkerError if service.backend_for("echo") == "legacy" else KeyError
+    assert isinstance(error, expected) and "missing" in str(error)
+    assert job.state is JobState.FAILED and job.error is error
+    with pytest.raises(type(error)):
+        job.result()
+
+
+def test_job_handle_cancel_ends_it_canceled(
+    qtbot: QtBot, service: JobService, gate: threading.Event
+) -> None:
+    """Fails if cancel() on the handle does not end the job canceled, or result() says otherwise."""
+    job = service.start("echo", 1, gate)
+    with pytest.raises(JobPending, match=r"has not ended yet; connect to its finished signal"):
+        job.result()
+    with qtbot.waitSignal(job.canceled, timeout=WAIT_MS):
+        assert job.cancel()
+        gate.set()  # the legacy worker looks at its stop flag once past the gate
+    assert job.state is JobState.CANCELED
+    with pytest.raises(JobCanceled):
+        job.result()
+
+
+def test_job_handle_wait_runs_the_event_loop_until_the_end(service: JobService) -> None:
+    """Fails if wait() returns before the job ended, or says False for an ended job."""
+    job = service.start("echo", "x")
+    assert job.wait(WAIT_MS)
+    assert job.result() == "x"
+
+
+def test_job_handle_connected_after_the_end_hears_it_once(
+    qtbot: QtBot, service: JobService
+) -> None:
+    """Fails if a late connection never hears the end, or hears it twice."""
+    job = service.start("echo", 3)
+    assert job.wait(WAIT_MS)
+    heard: list[object] = []
+    job.finished.connect(heard.append)
+    qtbot.waitUntil(lambda: heard == [3], timeout=WAIT_MS)
+    qtbot.wait(50)
+    assert heard == [3]
+
+
+def test_job_handle_a_dropped_handle_and_its_signals_are_freed(
+    qtbot: QtBot, service: JobService
+) -> None:
+    """Fails if a handle, or its signals object, outlives its job (a leak per job)."""
+    job = service.start("echo", 5)
+    events = weakref.ref(job._signals())
+    handle = weakref.ref(job)
+    del job
+    qtbot.waitUntil(lambda: service.active_count() == 0, timeout=WAIT_MS)
+    qtbot.wait(20)  # the signals object is deleted later, in the event loop
+    gc.collect()
+    assert handle() is None and events() is None
+
+
+def test_job_handle_any_argument_name_works(qtbot: QtBot, service: JobService) -> None:
+    """Fails if a job argument named like start()'s own parameter collides with it."""
+
+    def named(control: JobControl, kind: str) -> str:
+        return kind
+
+    kind = WorkerKind(name="named", legacy=echo_kind.legacy, simplified=named)
+    named_app = App("named", [kind])
+    other = JobService(named_app, backends={"named": "simplified"})
+    try:
+        assert other.start(kind, kind="chosen").wait(WAIT_MS)
+    finally:
+        other.shutdown(5000)
+
+
+def test_job_handle_start_refuses_a_kind_the_app_does_not_declare(service: JobService) -> None:
+    """Fails if an undeclared kind object is run (or named by its repr in the error)."""
+    stranger = WorkerKind(name="echo", legacy=echo_kind.legacy, simplified=echo)
+    with pytest.raises(UnknownKind, match=r"Unknown worker kind 'echo': handles declares echo"):
+        service.start(stranger, 1)
+
+
+def test_pool_function_without_the_control_is_refused_at_declaration() -> None:
+    """Fails if a pool function that cannot take the control is found only at run time."""
+
+    def count(limit: int) -> int:
+        return limit
+
+    with pytest.raises(DeclarationError, match=r"takes limit: int first; its first parameter"):
+        WorkerKind(name="count", legacy=echo_kind.legacy, simplified=count)
+    with pytest.raises(DeclarationError, match=r"takes no positional parameter"):
+        WorkerKind(name="nothing", legacy=echo_kind.legacy, simplified=lambda: 1)
+
+
+SNIPPET = """
+from examples.numbers_app.workers import primes
+from workerkit import JobService
+
+def use(service: JobService) -> None:
+    job = service.start(primes, 1000)
+    reveal_type(job.result())
+    service.start(primes, "not a number")
+"""
+
+
+@pytest.mark.timeout(300)
+def test_job_handle_types_flow_from_the_declaration(tmp_path: Path) -> None:
+    """Fails if a type checker misses a wrong argument type, or loses the result's type."""
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(SNIPPET)
+    # With workerkit/__init__.py listed, mypy reads the real package, not the stub the
+    # project's [tool.mypy] path puts first (see .mypy/workerkit/__init__.pyi).
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
+         str(snippet), "workerkit/__init__.py"],
+        cwd=ROOT, capture_output=True, text=True, timeout=280, check=False,
+    )  # fmt: skip
+    out = done.stdout
+    assert 'Revealed type is "examples.numbers_app.domain.PrimeResult"' in out, out
+    assert re.search(r"snippet.py:8: error: .*\"start\" of \"JobService\"", out), out

@@ -1,0 +1,247 @@
+"""A job you can hold: what ``JobService.start`` returns.
+
+The handle carries the job's id and kind, its state, its result or exception, ``cancel()``
+and ``wait()``, and per-job signals (``started``, ``progressed``, ``partial_delivered``,
+``finished``, ``failed``, ``canceled``). Its signals live on a small QObject made on first
+use and owned by the service on the GUI thread; it is deleted when the job ends, so a
+handle holds no Qt object past its job's end, and a handle nobody uses costs no QObject.
+"""
+
+from __future__ import annotations
+
+import enum
+import weakref
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, SignalInstance, Slot
+
+from workerkit.errors import JobCanceled, JobPending
+
+if TYPE_CHECKING:
+    from workerkit.progress import WorkerProgress
+    from workerkit.service import JobService
+
+__all__ = ["Job", "JobState"]
+
+R = TypeVar("R")
+
+
+class JobState(enum.Enum):
+    """Where a job is: running (queued or at work), or how it ended."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class _JobEvents(QObject):
+    """One job's signals, emitted on the GUI thread; made on first use, deleted at the end."""
+
+    started = Signal()
+    progressed = Signal(object)
+    partial_delivered = Signal(object)
+    finished = Signal(object)
+    failed = Signal(object)
+    canceled = Signal()
+
+    def __init__(self, job: Job[Any], parent: QObject | None) -> None:
+        super().__init__(parent)
+        self._job = job
+        self.started_sent = False
+        self.ended_sent = False
+        # Connections are made after this object exists: say what already happened once
+        # the caller is back in the event loop (the job started inside start()).
+        self._replay.connect(self._on_replay, Qt.ConnectionType.QueuedConnection)
+        self._replay.emit()
+
+    _replay = Signal()
+
+    def send_started(self) -> None:
+        """Emit ``started`` if it has not been emitted yet."""
+        if not self.started_sent:
+            self.started_sent = True
+            self.started.emit()
+
+    @Slot()
+    def _on_replay(self) -> None:
+        self.send_started()
+        job = self._job
+        if job.done:
+            job._send_end(self)
+
+
+class Job(str, Generic[R]):
+    """A job started by ``JobService.start``: its id, kind, state, outcome and signals.
+
+    A Job is also its id (a ``str``): code written when ``start`` returned the id, such as
+    ``service.cancel(job_id)`` or comparing it with the ids the service-wide signals
+    carry, works unchanged.
+
+    Every signal is emitted on the GUI thread. ``started`` comes first (in the event-loop
+    turn after the signals are first used), ``progressed`` carries a WorkerProgress,
+    ``partial_delivered`` a partial result, and exactly one of ``finished`` (the result),
+    ``failed`` (the exception) and ``canceled`` ends it. A connection made after the job
+    ended still hears how it ended, once. The service keeps a running job's handle, so
+    ``service.start(...).finished.connect(slot)`` needs no reference of its own.
+    """
+
+    id: str
+    kind: str
+
+    def __new__(cls, service: JobService, job_id: str, kind: str) -> Job[R]:
+        job = super().__new__(cls, job_id)
+        job.id = str(job_id)
+        job.kind = kind
+        # Weak: a handle kept by the caller must not keep a deleted service's wrapper alive.
+        job._service = weakref.ref(service)
+        job._state = JobState.RUNNING
+        job._outcome = None
+        job._events = None
+        return job
+
+    _service: weakref.ref[JobService]
+    _state: JobState
+    _outcome: object
+    _events: _JobEvents | None
+
+    def __repr__(self) -> str:
+        return f"Job({self.id!r}, kind={self.kind!r}, state={self._state.value})"
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> JobState:
+        """Return where the job is: running, finished, failed or canceled."""
+        return self._state
+
+    @property
+    def done(self) -> bool:
+        """Return True once the job has ended, however it ended."""
+        return self._state is not JobState.RUNNING
+
+    @property
+    def error(self) -> BaseException | None:
+        """Return the exception the job failed with, or None."""
+        failed = self._state is JobState.FAILED
+        return self._outcome if failed else None  # type: ignore[return-value]
+
+    def result(self) -> R:
+        """Return the job's result.
+
+        Returns:
+            What the job's work returned.
+
+        Raises:
+            JobPending: The job has not ended yet (wait for ``finished`` or call ``wait``).
+            JobCanceled: The job was canceled.
+            BaseException: The exception the job failed with, raised again.
+        """
+        if self._state is JobState.FINISHED:
+            return self._outcome  # type: ignore[return-value]
+        if self._state is JobState.FAILED:
+            raise self._outcome  # type: ignore[misc]
+        if self._state is JobState.CANCELED:
+            raise JobCanceled()
+        raise JobPending(
+            f"Job {self.id} ({self.kind}) has not ended yet; connect to its finished signal "
+            "or call job.wait() before asking for its result."
+        )
+
+    # --- actions -------------------------------------------------------------------------
+
+    def cancel(self) -> bool:
+        """Ask the job to stop and return at once; False if it is no longer active."""
+        service = self._service()
+        return service is not None and service.cancel(self.id)
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Run the event loop until the job ends or ``timeout_ms`` passed; True if it ended.
+
+        For scripts and tests; a GUI connects to the signals instead.
+        """
+        if self.done:
+            return True
+        loop = QEventLoop()
+        timer = QTimer(loop)
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
+        poll = QTimer(loop)
+        poll.timeout.connect(lambda: self.done and loop.quit())
+        poll.start(1)
+        timer.start(timeout_ms)
+        loop.exec()
+        return self.done
+
+    # --- signals -------------------------------------------------------------------------
+
+    @property
+    def started(self) -> SignalInstance:
+        """The job started (sent once, first)."""
+        return self._signals().started
+
+    @property
+    def progressed(self) -> SignalInstance:
+        """The job reported progress: a WorkerProgress."""
+        return self._signals().progressed
+
+    @property
+    def partial_delivered(self) -> SignalInstance:
+        """The job delivered a partial result."""
+        return self._signals().partial_delivered
+
+    @property
+    def finished(self) -> SignalInstance:
+        """The job finished: its result."""
+        return self._signals().finished
+
+    @property
+    def failed(self) -> SignalInstance:
+        """The job failed: the exception (type, message and ``__traceback__``)."""
+        return self._signals().failed
+
+    @property
+    def canceled(self) -> SignalInstance:
+        """The job was canceled."""
+        return self._signals().canceled
+
+    def _signals(self) -> _JobEvents:
+        if self._events is None:
+            self._events = _JobEvents(self, self._service())
+        return self._events
+
+    # --- called by the service, on the GUI thread ---------------------------------------
+
+    def _progressed(self, progress: WorkerProgress) -> None:
+        events = self._events
+        if events is not None:
+            events.send_started()
+            events.progressed.emit(progress)
+
+    def _partial(self, payload: object) -> None:
+        events = self._events
+        if events is not None:
+            events.send_started()
+            events.partial_delivered.emit(payload)
+
+    def _end(self, state: JobState, outcome: object) -> None:
+        self._state, self._outcome = state, outcome
+        events, self._events = self._events, None
+        if events is not None:
+            events.send_started()
+            self._send_end(events)
+
+    def _send_end(self, events: _JobEvents) -> None:
+        if events.ended_sent:
+            return
+        events.ended_sent = True
+        if self._state is JobState.FINISHED:
+            events.finished.emit(self._outcome)
+        elif self._state is JobState.FAILED:
+            events.failed.emit(self._outcome)
+        else:
+            events.canceled.emit()
+        # The job is over: its signals object goes (no Qt object outlives a job).
+        events.deleteLater()
+        if self._events is events:
+            self._events = None
