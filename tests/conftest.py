@@ -168,7 +168,7 @@ def make_service(qtbot: object) -> Iterator[Callable[..., WorkerService]]:
 
     def build(store: ImageStore, stack: str, **kwargs: object) -> WorkerService:
         kinds = ("registration", "search", "thumbnail", "annotation")
-        service = WorkerService(store, backends=dict.fromkeys(kinds, stack), **kwargs)
+        service = WorkerService(store, stacks=dict.fromkeys(kinds, stack), **kwargs)
         made.append(service)
         return service
 

@@ -164,7 +164,9 @@ def test_another_app_is_offered_the_plumbing_and_its_kinds_with_workloads(
 ) -> None:
     target = load_target(SPEC, Path.cwd())
 
-    assert select_workers(target, None) == ("plumbing", "sums")
+    # By default only its own kinds: the plumbing would build the image library's sample.
+    assert select_workers(target, None) == ("sums",)
+    assert select_workers(target, "plumbing,sums") == ("plumbing", "sums")
     assert cli_main(["compare", "--app", SPEC, "--workers", "search"]) == 2
     assert "Unknown worker search" in capsys.readouterr().err
 

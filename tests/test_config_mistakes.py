@@ -74,3 +74,22 @@ def test_config_missing_module_says_so(tmp_path: Path) -> None:
     """Fails if a module that does not exist is reported as anything else."""
     with pytest.raises(AppError, match=r"Cannot import the app module 'no_such_workers' "):
         load_app("no_such_workers:app", cwd=tmp_path)
+
+
+def test_config_default_stack_sets_every_kinds_default_flag() -> None:
+    """Fails if an app that finished its migration cannot say so (stage 3 could never pass)."""
+    import dataclasses
+
+    done = dataclasses.replace(image_library, default_stack="simplified")
+    flags = resolve_flags(done, env={})
+    assert {flag.value for flag in flags.values()} == {"simplified"}
+    assert flags["search"].source == "App(default_stack=)"
+
+
+def test_config_default_stack_other_than_a_stack_is_refused() -> None:
+    """Fails if a misspelt default_stack is accepted (every job would fail at start)."""
+    from workerkit import App
+    from workerkit.kind import DeclarationError
+
+    with pytest.raises(DeclarationError, match=r"default_stack must be 'legacy' or 'simplified'"):
+        App("x", image_library.kinds, default_stack="pool")

@@ -135,7 +135,7 @@ def test_demo_cancels_a_registration_on_the_stack_chosen_in_the_panel(
     service.job_failed.connect(lambda _job_id, message: failed.append(message))
 
     window.stack_panel.selectors[Kind.REGISTRATION].setCurrentText("legacy")
-    assert service.backend_for(Kind.REGISTRATION) == "legacy"
+    assert service.stack_for(Kind.REGISTRATION) == "legacy"
     job_id = window.register_folder(demo_library.root)
     assert job_id is not None
     assert job_id in service.get_service_summary()["stacks"]["legacy"]["active_worker_ids"]
@@ -171,7 +171,7 @@ def test_demo_shadow_search_from_the_panel_still_fills_the_grid(
 
     assert "shadow" not in choices_for(Kind.REGISTRATION)
     window.stack_panel.selectors[Kind.SEARCH].setCurrentText("shadow")
-    assert service.backend_for(Kind.SEARCH) == "shadow"
+    assert service.stack_for(Kind.SEARCH) == "shadow"
     window.search_panel.min_resolution.setValue(1000)
     window.search_panel.request_search()
     large = demo_store.search(SearchConditions(min_width=1000, min_height=1000))

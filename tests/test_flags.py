@@ -78,7 +78,7 @@ def test_flags_precedence_cli_over_env_over_toml_over_default(tmp_path: Path) ->
     }
 
 
-def test_flags_runtime_set_backend_wins_over_every_other_source(
+def test_flags_runtime_set_stack_wins_over_every_other_source(
     qtbot, store: ImageStore, tmp_path: Path
 ) -> None:
     write_toml(tmp_path / "workerkit.toml", '[workers]\nsearch = "simplified"\n')
@@ -88,9 +88,9 @@ def test_flags_runtime_set_backend_wins_over_every_other_source(
     service = WorkerService(store, flags=flags)
     try:
         assert service.flag_sources()["search"] == "command line --search"
-        service.set_backend("search", "shadow")
-        assert service.backend_for(Kind.SEARCH) == "shadow"
-        assert service.flag_sources()["search"] == "runtime set_backend"
+        service.set_stack("search", "shadow")
+        assert service.stack_for(Kind.SEARCH) == "shadow"
+        assert service.flag_sources()["search"] == "runtime set_stack"
     finally:
         service.shutdown()
 

@@ -53,7 +53,7 @@ app = App("handles", [echo_kind])
 @pytest.fixture(params=STACKS)
 def service(request: pytest.FixtureRequest, qtbot: QtBot) -> Iterator[JobService]:
     """Return a service running the echo kind on one stack (the careful legacy one or pool)."""
-    made = JobService(app, backends={"echo": request.param})
+    made = JobService(app, stacks={"echo": request.param})
     yield made
     made.shutdown(5000)
 
@@ -93,7 +93,7 @@ def test_job_handle_failed_carries_the_exception(qtbot: QtBot, service: JobServi
     with qtbot.waitSignal(job.failed, timeout=WAIT_MS) as failed:
         pass
     error = failed.args[0]
-    expected = WorkerError if service.backend_for("echo") == "legacy" else KeyError
+    expected = WorkerError if service.stack_for("echo") == "legacy" else KeyError
     assert isinstance(error, expected) and "missing" in str(error)
     assert job.state is JobState.FAILED and job.error is error
     with pytest.raises(type(error)):
@@ -157,7 +157,7 @@ def test_job_handle_any_argument_name_works(qtbot: QtBot, service: JobService) -
 
     kind = WorkerKind(name="named", legacy=echo_kind.legacy, simplified=named)
     named_app = App("named", [kind])
-    other = JobService(named_app, backends={"named": "simplified"})
+    other = JobService(named_app, stacks={"named": "simplified"})
     try:
         assert other.start(kind, kind="chosen").wait(WAIT_MS)
     finally:
@@ -167,7 +167,7 @@ def test_job_handle_any_argument_name_works(qtbot: QtBot, service: JobService) -
 def test_job_handle_start_refuses_a_kind_the_app_does_not_declare(service: JobService) -> None:
     """Fails if an undeclared kind object is run (or named by its repr in the error)."""
     stranger = WorkerKind(name="echo", legacy=echo_kind.legacy, simplified=echo)
-    with pytest.raises(UnknownKind, match=r"Unknown worker kind 'echo': handles declares echo"):
+    with pytest.raises(UnknownKind, match=r"not the declaration handles holds under that name"):
         service.start(stranger, 1)
 
 

@@ -40,22 +40,22 @@ def test_routing_explicit_backends_ignore_toml_and_environment(
     make_service: Callable[..., WorkerService], store: ImageStore
 ) -> None:
     service = make_service(store, "legacy")
-    assert {kind: service.backend_for(kind) for kind in Kind} == dict.fromkeys(Kind, "legacy")
-    assert set(service.flag_sources().values()) == {"WorkerService backends"}
+    assert {kind: service.stack_for(kind) for kind in Kind} == dict.fromkeys(Kind, "legacy")
+    assert set(service.flag_sources().values()) == {"constructor stacks="}
 
 
 def test_routing_partial_backends_leave_other_kinds_at_the_default(
     qtbot, store: ImageStore
 ) -> None:
-    service = WorkerService(store, backends={"annotation": "simplified"})
+    service = WorkerService(store, stacks={"annotation": "simplified"})
     try:
-        assert service.backend_for("annotation") == "simplified"
-        assert service.backend_for("search") == "legacy"
+        assert service.stack_for("annotation") == "simplified"
+        assert service.stack_for("search") == "legacy"
         assert service.flag_sources() == {
             "registration": "default",
             "search": "default",
             "thumbnail": "default",
-            "annotation": "WorkerService backends",
+            "annotation": "constructor stacks=",
         }
     finally:
         service.shutdown()
@@ -64,8 +64,8 @@ def test_routing_partial_backends_leave_other_kinds_at_the_default(
 def test_routing_without_backends_follows_the_resolved_flags(qtbot, store: ImageStore) -> None:
     service = WorkerService(store)
     try:
-        assert service.backend_for(Kind.SEARCH) == "simplified"
-        assert service.backend_for(Kind.THUMBNAIL) == "shadow"
+        assert service.stack_for(Kind.SEARCH) == "simplified"
+        assert service.stack_for(Kind.THUMBNAIL) == "shadow"
         assert service.flag_sources() == {
             "registration": "default",
             "search": "workerkit.toml [workers] search",
@@ -83,12 +83,12 @@ def test_routing_given_flags_replace_resolution_and_backends_win_over_them(
     qtbot, store: ImageStore
 ) -> None:
     flags = {Kind.SEARCH: Flag(Kind.SEARCH, "shadow", "command line --search")}
-    service = WorkerService(store, flags=flags, backends={"annotation": "simplified"})
+    service = WorkerService(store, flags=flags, stacks={"annotation": "simplified"})
     try:
-        assert service.backend_for("search") == "shadow"
-        assert service.backend_for("thumbnail") == "legacy"  # not the environment's shadow
+        assert service.stack_for("search") == "shadow"
+        assert service.stack_for("thumbnail") == "legacy"  # not the environment's shadow
         assert service.flag_sources()["search"] == "command line --search"
-        assert service.flag_sources()["annotation"] == "WorkerService backends"
+        assert service.flag_sources()["annotation"] == "constructor stacks="
     finally:
         service.shutdown()
 
@@ -99,48 +99,48 @@ def test_routing_given_flags_are_checked(qtbot, store: ImageStore) -> None:
         WorkerService(store, flags=flags)
 
 
-def test_routing_set_backend_records_the_runtime_source(
+def test_routing_set_stack_records_the_runtime_source(
     make_service: Callable[..., WorkerService], store: ImageStore
 ) -> None:
     service = make_service(store, "legacy")
-    service.set_backend("Search", "Shadow")
-    service.set_backend(Kind.REGISTRATION, "simplified")
-    assert service.backend_for("search") == "shadow"
-    assert service.backend_for("registration") == "simplified"
-    assert service.flag_sources()["search"] == "runtime set_backend"
+    service.set_stack("Search", "Shadow")
+    service.set_stack(Kind.REGISTRATION, "simplified")
+    assert service.stack_for("search") == "shadow"
+    assert service.stack_for("registration") == "simplified"
+    assert service.flag_sources()["search"] == "runtime set_stack"
     assert service.get_service_summary()["routes"]["search"] == "shadow"
 
 
 @pytest.mark.parametrize("kind", ["registration", "annotation"])
-def test_routing_set_backend_refuses_shadow_for_a_writing_kind(
+def test_routing_set_stack_refuses_shadow_for_a_writing_kind(
     make_service: Callable[..., WorkerService], store: ImageStore, kind: str
 ) -> None:
     service = make_service(store, "simplified")
     with pytest.raises(ValueError) as raised:
-        service.set_backend(kind, "shadow")
+        service.set_stack(kind, "shadow")
     assert isinstance(raised.value, FlagError)
     assert str(raised.value) == (
-        f"The {kind} flag (runtime set_backend) is 'shadow', but shadow mode runs every job "
+        f"The {kind} flag (runtime set_stack) is 'shadow', but shadow mode runs every job "
         f"twice and {kind} writes to the database; use legacy or simplified "
         "(shadow is allowed for search, thumbnail)."
     )
-    assert service.backend_for(kind) == "simplified"
+    assert service.stack_for(kind) == "simplified"
 
 
-def test_routing_set_backend_refuses_unknown_values_and_kinds(
+def test_routing_set_stack_refuses_unknown_values_and_kinds(
     make_service: Callable[..., WorkerService], store: ImageStore
 ) -> None:
     service = make_service(store, "legacy")
     with pytest.raises(FlagError) as bad_value:
-        service.set_backend("search", "asyncio")
+        service.set_stack("search", "asyncio")
     assert str(bad_value.value) == (
-        "Invalid value 'asyncio' for the search flag (runtime set_backend): "
+        "Invalid value 'asyncio' for the search flag (runtime set_stack): "
         "expected one of legacy, simplified, shadow."
     )
     with pytest.raises(FlagError) as bad_kind:
-        service.set_backend("upload", "legacy")
+        service.set_stack("upload", "legacy")
     assert str(bad_kind.value) == (
-        "Unknown worker kind 'upload' (runtime set_backend): "
+        "Unknown worker kind 'upload' (runtime set_stack): "
         "expected one of registration, search, thumbnail, annotation."
     )
 
@@ -205,7 +205,7 @@ def test_routing_switch_moves_new_registrations_and_the_running_one_stays_on_leg
     try:
         running = service.start_batch_registration(gated_dir)
         qtbot.waitUntil(lambda: running in batches, timeout=LONG)
-        service.set_backend("registration", "simplified")
+        service.set_stack("registration", "simplified")
         after = service.start_batch_registration(free_dir)
         stacks = service.get_service_summary()["stacks"]
         assert stacks["legacy"]["active_worker_ids"] == [running]
@@ -220,7 +220,7 @@ def test_routing_switch_moves_new_registrations_and_the_running_one_stays_on_leg
     assert isinstance(old, RegistrationResult) and isinstance(new, RegistrationResult)
     assert (old.registered_count, new.registered_count) == (1, 3)
     assert store.count_images() == 4
-    assert service.backend_for("registration") == "simplified"
+    assert service.stack_for("registration") == "simplified"
 
 
 @pytest.mark.workerkit_isolated  # runs the legacy stack
@@ -232,7 +232,7 @@ def test_routing_switch_moves_new_thumbnails_and_the_running_one_stays_on_simpli
     finished: dict[str, ThumbnailResult] = {}
     service.job_finished.connect(lambda job_id, result: finished.__setitem__(job_id, result))
     running = service.start_thumbnail_loading(records, QSize(64, 64))
-    service.set_backend("thumbnail", "legacy")
+    service.set_stack("thumbnail", "legacy")
     after = service.start_thumbnail_loading(records, QSize(64, 64))
     stacks = service.get_service_summary()["stacks"]
     # Nothing has been delivered yet: the simplified job stays in flight until the GUI
@@ -243,3 +243,20 @@ def test_routing_switch_moves_new_thumbnails_and_the_running_one_stays_on_simpli
     for job_id in (running, after):
         ids = [image_id for image_id, _ in finished[job_id].loaded_thumbnails]
         assert ids == [r.id for r in records], job_id
+
+
+def test_routing_old_names_still_work_with_a_deprecation_warning(
+    make_service: Callable[..., WorkerService], store: ImageStore
+) -> None:
+    """Fails if code written against set_backend/backend_for/backends= breaks, or says nothing."""
+    from workerkit.imagelib.kinds import app
+    from workerkit.service import JobService
+
+    with pytest.deprecated_call(match=r"JobService\(backends=...\) is deprecated; pass stacks="):
+        service = JobService(app, backends={"search": "simplified"})
+    with pytest.deprecated_call(match=r"set_backend\(\) is deprecated; use set_stack\(\)"):
+        service.set_backend("thumbnail", "simplified")
+    with pytest.deprecated_call(match=r"backend_for\(\) is deprecated; use stack_for\(\)"):
+        assert service.backend_for("thumbnail") == "simplified"
+    assert service.stack_for("search") == "simplified"
+    service.shutdown(1000)

@@ -136,10 +136,10 @@ def shadowed(
         if candidate is not None:
             factory = lambda app, pool, parent: candidate(app, parent, pool=pool)  # noqa: E731
         service = make_service(
-            registered_store, "legacy", shadow_log=shadow_log, shadow_candidate=factory
+            registered_store, "legacy", shadow_log=shadow_log, _shadow_candidate=factory
         )
-        service.set_backend("search", "shadow")
-        service.set_backend("thumbnail", "shadow")
+        service.set_stack("search", "shadow")
+        service.set_stack("thumbnail", "shadow")
         return service
 
     return build

@@ -85,7 +85,7 @@ app = App("scripted", [plain, stepped], legacy_stack=ScriptedStack)
 @pytest.fixture
 def service(qtbot: QtBot) -> Iterator[JobService]:
     """Return a service whose legacy stack is the scripted one."""
-    made = JobService(app, backends={"plain": "legacy", "stepped": "legacy"})
+    made = JobService(app, stacks={"plain": "legacy", "stepped": "legacy"})
     yield made
     made.shutdown(1000)
 
@@ -152,6 +152,6 @@ def test_app_refuses_a_legacy_stack_that_is_not_callable() -> None:
 def test_service_refuses_a_legacy_stack_factory_that_makes_no_stack(qtbot: QtBot) -> None:
     """Fails if a factory returning the bare manager is accepted and fails later, elsewhere."""
     wrong = App("wrong", [plain], legacy_stack=lambda app, parent: QObject(parent))
-    service = JobService(wrong, backends={"plain": "legacy"})
+    service = JobService(wrong, stacks={"plain": "legacy"})
     with pytest.raises(TypeError, match=r"made QObject, not a workerkit.Stack; subclass"):
         service.start("plain")

@@ -77,7 +77,7 @@ from hypothesis.stateful import (
 )
 from PySide6.QtCore import QSize, Qt
 
-from workerkit import ImageStore, SearchConditions, WorkerService
+from workerkit.imagelib import ImageStore, SearchConditions, WorkerService
 from workerkit.imagelib.domain.imaging import ImageError
 from workerkit.imagelib.domain.intake import prepare_image
 from workerkit.imagelib.domain.scanner import scan_images
@@ -425,7 +425,7 @@ class _ServiceMachine(RuleBasedStateMachine):
         self.records = self.store.get_many(self.env.candidate_ids)
         assert len(self.records) == CANDIDATES
         self.routes = dict(routes)
-        self.service = WorkerService(self.store, backends=self.routes)
+        self.service = WorkerService(self.store, stacks=self.routes)
         self._connect(self.service)
 
     def _connect(self, service: WorkerService) -> None:
@@ -1032,14 +1032,12 @@ class _MixedMachine(_ServiceMachine):
     @_step
     def switch_flag(self, kind: str, stack: str) -> None:
         assert self.service is not None
-        self.service.set_backend(kind, stack)
-        self._act(f"set_backend({kind!r}, {stack!r})")
+        self.service.set_stack(kind, stack)
+        self._act(f"set_stack({kind!r}, {stack!r})")
         self.routes[kind] = stack
         STATS["flag switches"] += 1
-        if self.service.backend_for(kind) != stack:
-            raise self._fail(
-                f"set_backend({kind!r}, {stack!r}) left {self.service.backend_for(kind)}"
-            )
+        if self.service.stack_for(kind) != stack:
+            raise self._fail(f"set_stack({kind!r}, {stack!r}) left {self.service.stack_for(kind)}")
 
 
 class LegacyHoldsMachine(_MixedMachine):

@@ -34,10 +34,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run(project: Path, *command: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` in the project, with the project importable and no flags set."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKERKIT_")}
-    env.update(PYTHONPATH=str(project), QT_QPA_PLATFORM="offscreen")
+def run(
+    project: Path, *command: str, timeout: float = 240, on_path: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in the project, no flags set; the project importable if ``on_path``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKERKIT_", "PYTHONPATH"))}
+    env.update(QT_QPA_PLATFORM="offscreen")
+    if on_path:
+        env.update(PYTHONPATH=str(project))
     return subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -50,6 +54,7 @@ def test_user_guide_has_the_files_it_promises() -> None:
         "wordapp/workers.py",
         "wordapp/gui.py",
         "workerkit.toml",
+        "pyproject.toml",
         "tests/test_contract.py",
     }
 
@@ -80,7 +85,7 @@ service.job_finished.connect(lambda kind, job_id, counts: results.__setitem__(jo
 service.shadow_compared.connect(records.append)
 jobs = []
 for value in ("legacy", "simplified", "shadow"):
-    service.set_backend("wordcount", value)
+    service.set_stack("wordcount", value)
     jobs.append(service.start("wordcount", str(root)))
     while jobs[-1] not in results or (value == "shadow" and not records):
         app_.processEvents()
@@ -98,16 +103,11 @@ service.shutdown(5000)
 
 
 def test_user_guide_contract_plugin_passes_on_simplified(project: Path) -> None:
+    # The guide's command as written: its pyproject.toml makes the package importable.
     done = run(
-        project,
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "tests/test_contract.py",
-    )
+        project, str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "tests/test_contract.py",
+        on_path=False,
+    )  # fmt: skip
     tail = done.stdout[-3000:]
     assert done.returncode == 0, tail
     passed = int(re.search(r"(\d+) passed", tail)[1])  # type: ignore[index]
@@ -119,3 +119,15 @@ def test_user_guide_checklist_shows_the_kinds_stage(project: Path) -> None:
     done = run(project, str(BIN / "workerkit"), "checklist", "--app", "wordapp.workers:app")
     assert done.returncode in (0, 1), done.stderr
     assert "wordcount" in done.stdout, done.stdout
+
+
+def test_user_guide_checklist_counts_the_contract_run_the_guide_prints(project: Path) -> None:
+    """Fails if the checklist ignores a contract run made with the guide's own pytest command,
+    or looks for contract tests where the guide does not put them."""
+    done = run(project, str(BIN / "pytest"), "-q", "tests/test_contract.py", "-k", "simplified")
+    assert done.returncode == 0, done.stdout[-2000:]
+    checklist = run(project, str(BIN / "workerkit"), "checklist", "--app", "wordapp.workers:app")
+    line = next(text for text in checklist.stdout.splitlines() if "wordcount contract" in text)
+    assert re.search(
+        r"\[ +pass\] wordcount contract: \d+ passed, 0 failed, \d+ skipped \(pytest run of ", line
+    ), line

@@ -38,7 +38,7 @@ def double(control, n):
     return 2 * n
 
 app = App("doubler", [WorkerKind("double", LegacyWorker(Doubler), double, compare=None)])
-service = JobService(app, backends={"double": "simplified"})
+service = JobService(app, stacks={"double": "simplified"})
 results = []
 service.job_finished.connect(lambda kind, job_id, value: results.append(value))
 service.start("double", 21)

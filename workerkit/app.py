@@ -84,10 +84,14 @@ class App:
             QThread-per-job stack, wired as Qt documents it.
         stages: The migration stages the checklist walks through.
         budgets: The checklist's limits for compare rows and the shadow log.
+        default_stack: Where a kind's jobs go when no flag source names a stack: legacy
+            (the default, while the migration runs) or simplified (once it is done: the
+            checklist's last stage asks that no kind can reach legacy any more).
 
     Raises:
         DeclarationError: Two kinds share a name or a job-id prefix, a stage names an
-            undeclared kind, or ``legacy_stack`` is not callable.
+            undeclared kind, ``legacy_stack`` is not callable, or ``default_stack`` is
+            neither legacy nor simplified.
     """
 
     name: str
@@ -95,6 +99,7 @@ class App:
     legacy_stack: StackFactory | None = None
     stages: tuple[Stage, ...] = ()
     budgets: Mapping[str, Any] = field(default_factory=dict)
+    default_stack: str = "legacy"
     _by_name: Mapping[str, WorkerKind] = field(init=False, repr=False, compare=False)
 
     def __init__(
@@ -105,8 +110,13 @@ class App:
         legacy_stack: StackFactory | None = None,
         stages: Sequence[Stage] = (),
         budgets: Mapping[str, Any] | None = None,
+        default_stack: str = "legacy",
     ) -> None:
         kinds = tuple(kinds)
+        if default_stack not in ("legacy", "simplified"):
+            raise DeclarationError(
+                f"{name}: default_stack must be 'legacy' or 'simplified', not {default_stack!r}."
+            )
         if legacy_stack is not None and not callable(legacy_stack):
             raise DeclarationError(
                 f"{name}: legacy_stack must be a workerkit.Stack subclass (or a factory "
@@ -117,6 +127,7 @@ class App:
         object.__setattr__(self, "legacy_stack", legacy_stack)
         object.__setattr__(self, "stages", tuple(stages))
         object.__setattr__(self, "budgets", dict(budgets or {}))
+        object.__setattr__(self, "default_stack", default_stack)
         object.__setattr__(self, "_by_name", check_kinds(kinds))
         self._check_stages()
 
@@ -141,7 +152,7 @@ class App:
         """
         if isinstance(name, WorkerKind):
             if self._by_name.get(name.name) is not name:
-                raise UnknownKind(self, name.name)
+                raise UnknownKind(self, name.name, declaration=name.name in self._by_name)
             return name
         key = name.strip().lower() if isinstance(name, str) else name
         try:
@@ -171,13 +182,20 @@ class App:
 
 
 class UnknownKind(KeyError):
-    """A kind name that the app does not declare."""
+    """A kind that the app does not declare (by name, or a declaration it does not hold)."""
 
-    def __init__(self, app: App, name: object) -> None:
+    def __init__(self, app: App, name: object, *, declaration: bool = False) -> None:
         self.app_name, self.name, self.declared = app.name, name, app.names
+        self.declaration = declaration
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        if self.declaration:
+            return (
+                f"The kind {self.name!r} given is not the declaration {self.app_name} holds "
+                f"under that name (a copy, or another app's kind); pass the app's own "
+                f"declaration or the name {self.name!r}."
+            )
         return (
             f"Unknown worker kind {self.name!r}: {self.app_name} declares "
             f"{', '.join(self.declared)}."

@@ -1,6 +1,6 @@
 """Per-worker feature flags: which stack each kind of job runs on, and where that was decided.
 
-Sources, highest first: the runtime API (``set_backend``), command-line options,
+Sources, highest first: the runtime API (``set_stack``), command-line options,
 environment variables (``WORKERKIT_<KIND>``), the ``[workers]`` table of a TOML file,
 the default. Every kind is one the app declares (``workerkit.app``); nothing here
 lists kinds. No Qt here: importing this module loads no Qt.
@@ -45,7 +45,7 @@ __all__ = [
 FLAG_VALUES: tuple[str, ...] = ("legacy", "simplified", "shadow")
 DEFAULT_VALUE = "legacy"
 CONFIG_FILE = "workerkit.toml"
-RUNTIME_SOURCE = "runtime set_backend"
+RUNTIME_SOURCE = "runtime set_stack"
 
 _TABLE = "workers"
 _TOML_LINE = re.compile(r"line (\d+)")
@@ -131,8 +131,10 @@ def _no_shadow_message(app: App, name: str, source: str) -> str:
 
 
 def default_flags(app: App | None = None) -> dict[str, Flag]:
-    """Return every declared kind's default flag."""
-    return {name: Flag(name, DEFAULT_VALUE, "default") for name in _app(app).names}
+    """Return every declared kind's default flag: the app's ``default_stack`` (legacy)."""
+    app = _app(app)
+    source = "default" if app.default_stack == DEFAULT_VALUE else "App(default_stack=)"
+    return {name: Flag(name, app.default_stack, source) for name in app.names}
 
 
 def resolve_flags(

@@ -90,6 +90,7 @@ class Job(str, Generic[R]):
     kind: str
 
     def __new__(cls, service: JobService, job_id: str, kind: str) -> Job[R]:
+        """Make the handle of the job ``job_id`` of ``kind`` that ``service`` started."""
         job = super().__new__(cls, job_id)
         job.id = str(job_id)
         job.kind = kind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
@@ -28,7 +29,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 DEFAULT_STACK = "legacy"
-CONSTRUCTOR_SOURCE = "WorkerService backends"
+CONSTRUCTOR_SOURCE = "constructor stacks="
 
 
 class JobService(QObject):
@@ -55,23 +56,48 @@ class JobService(QObject):
         self,
         app: App,
         *,
-        backends: Mapping[str, str] | None = None,
+        stacks: Mapping[str, str] | None = None,
         flags: Mapping[str, Flag] | None = None,
         max_threads: int | None = None,
         shadow_log: Path | None = None,
-        shadow_candidate: CandidateFactory | None = None,
-        stack_classes: Mapping[str, type[Stack]] | None = None,
         parent: QObject | None = None,
+        backends: Mapping[str, str] | None = None,
+        _shadow_candidate: CandidateFactory | None = None,
+        _stack_classes: Mapping[str, type[Stack]] | None = None,
     ) -> None:
+        """Make the service for ``app``'s kinds.
+
+        Args:
+            app: The app whose declared kinds the service runs.
+            stacks: A flag per kind name (legacy, simplified or shadow), read instead of
+                ``workerkit.toml`` and the environment (kinds left out: legacy).
+            flags: Flags with their sources, as ``workerkit.flags.resolve_flags`` returns
+                them (kinds left out: the default).
+            max_threads: The pool stack's thread count (default: the ideal count).
+            shadow_log: The JSON-lines file shadow comparisons go to.
+            parent: The QObject that owns the service.
+            backends: The old name of ``stacks`` (deprecated).
+
+        Raises:
+            FlagError: A flag names an unknown kind or value.
+        """
         super().__init__(parent)
+        if backends is not None:
+            warnings.warn(
+                "JobService(backends=...) is deprecated; pass stacks=... instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            stacks = backends if stacks is None else stacks
         self.app = app
-        # A stack name's Stack class, when not the built-in one (a test's broken stack).
-        self._stack_classes = dict(stack_classes or {})
+        # Test hooks: a stack name's Stack class instead of the built-in one (a broken stack
+        # in workerkit's own tests), and the shadow candidate's factory.
+        self._stack_classes = dict(_stack_classes or {})
         self.max_threads = max_threads
-        self._flags = _initial_flags(app, backends, flags)
+        self._flags = _initial_flags(app, stacks, flags)
         self._stacks: dict[str, Stack] = {}
         self._shadow_log = Path(shadow_log) if shadow_log else Path.cwd() / DEFAULT_SHADOW_LOG
-        self._shadow_candidate = shadow_candidate
+        self._shadow_candidate = _shadow_candidate
         self._shadow: ShadowRunner | None = None
         self._reported_count = 0
         self._closed = False
@@ -82,14 +108,29 @@ class JobService(QObject):
 
     # --- routing -------------------------------------------------------------------------
 
-    def set_backend(self, kind: str, name: str) -> None:
-        """Send new jobs of ``kind`` to legacy, simplified or shadow; running jobs stay put."""
-        flag = make_flag(kind, name, RUNTIME_SOURCE, self.app)
+    def set_stack(self, kind: str | WorkerKind[Any, Any], name: str) -> None:
+        """Send new jobs of ``kind`` to legacy, simplified or shadow; running jobs stay put.
+
+        Raises:
+            FlagError: ``kind`` or ``name`` is unknown, or ``kind`` cannot be shadowed.
+        """
+        key = kind if isinstance(kind, str) else kind.name
+        flag = make_flag(key, name, RUNTIME_SOURCE, self.app)
         self._flags[flag.kind] = flag
 
-    def backend_for(self, kind: str) -> str:
+    def stack_for(self, kind: str | WorkerKind[Any, Any]) -> str:
         """Return where new jobs of ``kind`` go: legacy, simplified or shadow."""
         return self._flags[self.app.kind(kind).name].value
+
+    def set_backend(self, kind: str, name: str) -> None:
+        """Deprecated: use ``set_stack``."""
+        warnings.warn("set_backend() is deprecated; use set_stack().", DeprecationWarning, 2)
+        self.set_stack(kind, name)
+
+    def backend_for(self, kind: str) -> str:
+        """Deprecated: use ``stack_for``."""
+        warnings.warn("backend_for() is deprecated; use stack_for().", DeprecationWarning, 2)
+        return self.stack_for(kind)
 
     def flags(self) -> dict[str, Flag]:
         """Return every kind's current flag."""
@@ -345,18 +386,18 @@ class JobService(QObject):
 
 
 def _initial_flags(
-    app: App, backends: Mapping[str, str] | None, flags: Mapping[str, Flag] | None
+    app: App, stacks: Mapping[str, str] | None, flags: Mapping[str, Flag] | None
 ) -> dict[str, Flag]:
-    # Explicit backends never read workerkit.toml or the environment, so a test's service
+    # Explicit stacks never read workerkit.toml or the environment, so a test's service
     # does not depend on the directory it runs in.
     if flags is not None:
         checked = (make_flag(kind, flag.value, flag.source, app) for kind, flag in flags.items())
         initial = default_flags(app) | {flag.kind: flag for flag in checked}
-    elif backends is None:
+    elif stacks is None:
         initial = resolve_flags(app)
     else:
-        initial = {name: Flag(name, DEFAULT_STACK, "default") for name in app.names}
-    for kind, name in (backends or {}).items():
+        initial = default_flags(app)
+    for kind, name in (stacks or {}).items():
         flag = make_flag(kind, name, CONSTRUCTOR_SOURCE, app)
         initial[flag.kind] = flag
     return initial

@@ -618,7 +618,7 @@ class Scenarios:
     def _run(self, scenario: str, kind: str, stack: str) -> Run:
         slow = scenario != "finished"
         with self._setting(kind, slow) as setting:
-            service = WorkerService(setting.store, backends=dict.fromkeys(KINDS, stack))
+            service = WorkerService(setting.store, stacks=dict.fromkeys(KINDS, stack))
             try:
                 log = EventLog(service)
                 if slow:
@@ -813,7 +813,7 @@ def make_service(qtbot: Any) -> Iterator[Callable[..., WorkerService]]:
     made: list[WorkerService] = []
 
     def build(store: ImageStore, stack: str, **kwargs: Any) -> WorkerService:
-        service = WorkerService(store, backends=dict.fromkeys(KINDS, stack), **kwargs)
+        service = WorkerService(store, stacks=dict.fromkeys(KINDS, stack), **kwargs)
         made.append(service)
         return service
 

@@ -196,7 +196,7 @@ def test_legacy_service_reports_routes_counts_and_summary(
 
     monkeypatch.setattr(SearchWorker, "execute", held)
     service = make_service(registered_store, "legacy")
-    assert all(service.backend_for(kind) == "legacy" for kind in Kind)
+    assert all(service.stack_for(kind) == "legacy" for kind in Kind)
     assert service.get_active_worker_count() == 0
     started: list[str] = []
     service.search_started.connect(started.append)

@@ -33,7 +33,7 @@ THREAD_NAMES = ("QThread", "ErrorTextWorker")
 @pytest.fixture
 def service(qtbot: QtBot) -> Iterator[JobService]:
     """Return a JobService running every kind of the shapes app on the careful stack."""
-    made = JobService(shapes.app, backends=dict.fromkeys(shapes.app.names, "legacy"))
+    made = JobService(shapes.app, stacks=dict.fromkeys(shapes.app.names, "legacy"))
     yield made
     made.shutdown(5000)
     qtbot.waitUntil(lambda: qthreads_alive(THREAD_NAMES) == 0, timeout=WAIT_MS)

@@ -75,7 +75,7 @@ class Burst:
     def report(self, seconds: float, timed_out: bool) -> dict[str, object]:
         """Return the measurement."""
         return {
-            "stack": self.service.backend_for("annotation"),
+            "stack": self.service.stack_for("annotation"),
             "jobs": self.jobs,
             "started": len(self.started),
             "distinct_ids": len(set(self.started)),
@@ -100,7 +100,7 @@ def main() -> int:
     # The smallest JPEG (decoded in draft mode): the burst is about scheduling, not decoding.
     jpegs = [r for r in store.search(SearchConditions()) if r.format == "JPEG"]
     image_id = min(jpegs, key=lambda r: r.width * r.height).id
-    service = WorkerService(store, backends=dict.fromkeys(KINDS, stack))
+    service = WorkerService(store, stacks=dict.fromkeys(KINDS, stack))
     burst = Burst(service, image_id, jobs)
     loop = QEventLoop()
     sampler = QTimer(loop)

@@ -73,7 +73,7 @@ def main() -> int:
     with FakeVisionServer(latency=API_LATENCY_S, required_key=API_KEY) as server:
         os.environ.update(WORKERKIT_API_BASE=server.base_url, WORKERKIT_API_KEY=API_KEY)
         store = ImageStore(config["db"])
-        service = WorkerService(store, backends=dict.fromkeys(KINDS, stack))
+        service = WorkerService(store, stacks=dict.fromkeys(KINDS, stack))
         progressed: set[str] = set()
         ended: list[str] = []
         service.worker_progress_updated.connect(lambda job_id, _p: progressed.add(job_id))

@@ -25,7 +25,7 @@ def main() -> int:
     app = QGuiApplication(sys.argv[:1])
     store = ImageStore(db)
     kinds = ("registration", "search", "thumbnail", "annotation")
-    service = WorkerService(store, backends=dict.fromkeys(kinds, stack))
+    service = WorkerService(store, stacks=dict.fromkeys(kinds, stack))
     loop = QEventLoop()
     service.worker_batch_progress.connect(loop.quit)
     QTimer.singleShot(30_000, loop.quit)

@@ -66,7 +66,7 @@ def _run(
 ) -> dict[str, object]:
     """Start the four jobs, end the service as ``mode`` says, and describe how it went."""
     # Four pool threads, so that on the simplified stack all four jobs run at once, not queued.
-    service = WorkerService(store, backends=dict.fromkeys(KINDS, stack), max_threads=4)
+    service = WorkerService(store, stacks=dict.fromkeys(KINDS, stack), max_threads=4)
     report: dict[str, object] = {"active_at_end": _start_all(app, service, store, library)}
     if mode == "shutdown":
         started = time.perf_counter()

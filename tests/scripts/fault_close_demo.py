@@ -67,7 +67,7 @@ def main() -> int:
 
 def _run(app: QApplication, store: ImageStore, stack: str, library: Path) -> dict[str, object]:
     """Open the window, start the four jobs, close the window and describe how it went."""
-    service = WorkerService(store, backends=dict.fromkeys(KINDS, stack), max_threads=4)
+    service = WorkerService(store, stacks=dict.fromkeys(KINDS, stack), max_threads=4)
     window = DemoWindow(service, library)
     window.show()
     report: dict[str, object] = {"active_at_close": _start_all(app, window, service)}

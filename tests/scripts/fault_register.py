@@ -38,7 +38,7 @@ def main() -> int:
     except StoreError as exc:
         print(json.dumps({"event": "open_failed", "message": str(exc), "count": None}), flush=True)
         return 0
-    service = WorkerService(store, backends={"registration": stack})
+    service = WorkerService(store, stacks={"registration": stack})
     outcome = wait_for_job(service, service.start_batch_registration(library), 60)
     service.shutdown(timeout_ms=5000)
     _let_qthreads_end(app)

@@ -26,7 +26,7 @@ def main() -> int:
     stack, library, db = sys.argv[1:4]
     app = QGuiApplication(sys.argv[:1])
     store = ImageStore(db)
-    service = WorkerService(store, backends={"registration": stack})
+    service = WorkerService(store, stacks={"registration": stack})
     loop = QEventLoop()
     announced: list[int] = []
 

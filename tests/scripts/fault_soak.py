@@ -39,7 +39,7 @@ def main() -> int:
     stack, rounds, library, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     app = QGuiApplication(sys.argv[:1])
     store = ImageStore(db)
-    service = WorkerService(store, backends=dict.fromkeys(KINDS, stack))
+    service = WorkerService(store, stacks=dict.fromkeys(KINDS, stack))
     process = psutil.Process()
     print(json.dumps(_sample(process, 0, [])), flush=True)
     for number in range(1, rounds + 1):

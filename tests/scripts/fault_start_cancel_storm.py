@@ -36,7 +36,7 @@ def main() -> int:
     seconds = count(1_000_000)
     workerkit.imagelib.legacy_workers.stack.time = SimpleNamespace(time=lambda: next(seconds))  # type: ignore[assignment]
     app = QGuiApplication(sys.argv[:1])
-    service = WorkerService(ImageStore(db), backends={"search": stack})
+    service = WorkerService(ImageStore(db), stacks={"search": stack})
     print(json.dumps(_storm(app, service, pairs)), flush=True)
     service.shutdown(timeout_ms=5000)
     settle(app, lambda: qthreads_alive() == 0, SETTLE_TIMEOUT_S)

@@ -42,7 +42,7 @@ def main() -> int:
     with FakeVisionServer(latency=latency, required_key="k") as server:
         os.environ.update(WORKERKIT_API_BASE=server.base_url, WORKERKIT_API_KEY="k")
         store = ImageStore(db)
-        service = WorkerService(store, backends={"annotation": "legacy"})
+        service = WorkerService(store, stacks={"annotation": "legacy"})
         image_id = store.get_many([1])[0].id
         job_id = service.start_annotation([image_id], ["http"])
         _spin_until(lambda: server.requests >= 1)

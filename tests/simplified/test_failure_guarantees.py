@@ -26,8 +26,8 @@ from workerkit.simplified.fanout import ordered_map
 from workerkit.simplified.job import PoolControl
 from workerkit.simplified.token import CancelToken
 
-from workerkit import ImageStore, WorkerService
 from workerkit.app import App
+from workerkit.imagelib import ImageStore, WorkerService
 from workerkit.kind import LegacyWorker, WorkerKind
 from workerkit.service import JobService
 
@@ -102,7 +102,7 @@ APP = App(
 def service(qtbot: Any) -> Iterator[JobService]:
     """Return a simplified-only service with a one-thread pool."""
     GATE.clear()
-    made = JobService(APP, backends=dict.fromkeys(APP.names, "simplified"), max_threads=1)
+    made = JobService(APP, stacks=dict.fromkeys(APP.names, "simplified"), max_threads=1)
     yield made
     GATE.set()
     assert made.shutdown(10_000)
@@ -240,7 +240,7 @@ from tests.simplified.test_failure_guarantees import STUCK_APP, STUCK_ENTERED
 from workerkit.service import JobService
 from workerkit.simplified import stack as backend
 backend.DRAIN_TIMEOUT_MS = 300
-service = JobService(STUCK_APP, backends={"stuck": "simplified"}, max_threads=1)
+service = JobService(STUCK_APP, stacks={"stuck": "simplified"}, max_threads=1)
 pool = service.stack("simplified").pool
 service.start("stuck")
 while not STUCK_ENTERED.wait(0.01):
@@ -273,7 +273,7 @@ def test_concurrent_registrations_of_one_folder_insert_no_duplicate(
         shutil.copy(path, folder / path.name)
         shutil.copy(path, folder / f"copy-{path.name}")
     with ImageStore(tmp_path / "library.sqlite") as store:
-        service = WorkerService(store, backends={"registration": "simplified"}, max_threads=2)
+        service = WorkerService(store, stacks={"registration": "simplified"}, max_threads=2)
         results: list[Any] = []
         service.batch_registration_finished.connect(results.append)
         service.start_batch_registration(folder)
@@ -294,7 +294,7 @@ def test_canceled_registration_reports_what_it_committed(
     qtbot: Any, sample_library: Any, tmp_path: Path
 ) -> None:
     with ImageStore(tmp_path / "library.sqlite") as store:
-        service = WorkerService(store, backends={"registration": "simplified"}, max_threads=2)
+        service = WorkerService(store, stacks={"registration": "simplified"}, max_threads=2)
         committed: list[Any] = []
         service.batch_registration_committed.connect(lambda _job_id, r: committed.append(r))
         job_id = service.start_batch_registration(sample_library.root)

@@ -52,8 +52,8 @@ def run_pipeline(
     timeout_s: float = 600.0,
 ) -> PipelineReport:
     """Register ``library``, search it, load thumbnails and annotate a few images."""
-    service = WorkerService(store, backends=stacks)
-    report = PipelineReport({kind.value: service.backend_for(kind) for kind in Kind})
+    service = WorkerService(store, stacks=stacks)
+    report = PipelineReport({kind.value: service.stack_for(kind) for kind in Kind})
     try:
         _step(
             report,
@@ -107,7 +107,7 @@ def _step(
     report.steps.append(
         {
             "step": name,
-            "stack": service.backend_for(kind),
+            "stack": service.stack_for(kind),
             "event": outcome.event,
             "summary": _summarise(outcome.payload),
         }

@@ -71,13 +71,13 @@ class WorkerService(QObject):
         self,
         store: ImageStore,
         *,
-        backends: Mapping[str, str] | None = None,
+        stacks: Mapping[str, str] | None = None,
         annotators: Mapping[str, Annotator] | None = None,
         max_threads: int | None = None,
         flags: Mapping[str, Flag] | None = None,
         shadow_log: Path | None = None,
-        shadow_candidate: CandidateFactory | None = None,
         parent: QObject | None = None,
+        _shadow_candidate: CandidateFactory | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store
@@ -88,24 +88,24 @@ class WorkerService(QObject):
         )
         self.jobs = JobService(
             app,
-            backends=backends,
+            stacks=stacks,
             flags=flags,
             max_threads=max_threads,
             shadow_log=shadow_log,
-            shadow_candidate=shadow_candidate,
+            _shadow_candidate=_shadow_candidate,
             parent=self,
         )
         self._connect(self.jobs)
 
     # --- routing -------------------------------------------------------------------------
 
-    def set_backend(self, kind: str, name: str) -> None:
+    def set_stack(self, kind: str, name: str) -> None:
         """Send new jobs of ``kind`` to legacy, simplified or shadow; running jobs stay put."""
-        self.jobs.set_backend(kind, name)
+        self.jobs.set_stack(kind, name)
 
-    def backend_for(self, kind: str) -> str:
+    def stack_for(self, kind: str) -> str:
         """Return where new jobs of ``kind`` go: legacy, simplified or shadow."""
-        return self.jobs.backend_for(kind)
+        return self.jobs.stack_for(kind)
 
     def flag_sources(self) -> dict[str, str]:
         """Return, per kind name, which source set its current flag."""

@@ -207,8 +207,8 @@ class ContractSuite:
         h.wait_terminal(first)
         h.spin(QUIET_MS)
         h.settle()
-        backend = h.service.stack(h.backend_name)
-        objects, threads = _objects(backend), qt_threads()
+        stack = h.service.stack(h.stack_name)
+        objects, threads = _objects(stack), qt_threads()
         jobs = [h.start("quick") for _ in range(3)]
         for job_id in jobs:
             h.wait_terminal(job_id)
@@ -216,7 +216,7 @@ class ContractSuite:
         h.spin(QUIET_MS)
         h.settle()
         assert h.log.all_finished >= 2, f"all_jobs_finished sent {h.log.all_finished} times"
-        assert _objects(backend) <= objects, "per-job QObjects outlived their jobs"
+        assert _objects(stack) <= objects, "per-job QObjects outlived their jobs"
         assert qt_threads() <= threads + h.contract.max_threads + THREAD_SLACK
 
     def test_contract_failing_job_ends_failed_with_the_exception(
@@ -360,7 +360,7 @@ class ContractSuite:
         h = contract_harness
         long_id = h.start("long")
         h.wait_started(long_id)
-        h.service.set_backend(h.kind.name, h.other_stack)
+        h.service.set_stack(h.kind.name, h.other_stack)
         quick_id = h.start("quick")
         h.wait_terminal(quick_id)
         h.spin(QUIET_MS)
@@ -368,7 +368,7 @@ class ContractSuite:
         until = ended[0].at if ended else float("inf")
         early = [at for at in h.log.all_finished_at if at < until]
         assert not early, (
-            f"all_jobs_finished was sent while the long job on {h.backend_name} was active; "
+            f"all_jobs_finished was sent while the long job on {h.stack_name} was active; "
             f"{h.log.story(long_id)}"
         )
 
@@ -406,7 +406,7 @@ class ContractSuite:
         h = contract_harness
         if not h.kind.shadowable:
             pytest.skip(f"{h.kind.name} cannot run in shadow mode (it writes, or has no compare=)")
-        h.service.set_backend(h.kind.name, "shadow")
+        h.service.set_stack(h.kind.name, "shadow")
         job_id = h.start("quick")
         h.wait_terminal(job_id)
         record = h.wait_shadow_record()
@@ -446,8 +446,8 @@ def _before_canceled(events: list[Event], index: int) -> bool:
     return index + 1 < len(events) and events[index + 1].name == "job_canceled"
 
 
-def _objects(backend: QObject) -> int:
-    return len(backend.findChildren(QObject))
+def _objects(stack: QObject) -> int:
+    return len(stack.findChildren(QObject))
 
 
 def _now() -> float:

@@ -47,7 +47,9 @@ class Contract:
     ``uninterruptible`` (its long step is one call nothing can stop) is only held to
     ending canceled. ``cancel_after_ms`` is how long a long job runs before it is canceled.
     ``failing`` gives, for the kinds that have one, a job whose work raises (the cases
-    about failures skip the other kinds).
+    about failures skip the other kinds). A sample given as a function of the test's
+    ``request`` is called once for every job a case starts (a case may start several):
+    make fresh inputs in each call, or hand out read-only ones.
 
     Every legacy case runs in a child pytest (``workerkit.testing.isolation``). A legacy
     case that fails is reported as an expected failure of the legacy stack
@@ -64,7 +66,7 @@ class Contract:
     stacks: tuple[str, ...] = STACKS
     # Further stacks to run the cases on, by label: a Stack class standing in for the
     # simplified stack (used to check that the cases catch a broken stack).
-    backends: Mapping[str, type[Stack]] = field(default_factory=dict)
+    extra_stacks: Mapping[str, type[Stack]] = field(default_factory=dict)
     legacy_long: Mapping[str, SampleSource] = field(default_factory=dict)
     failing: Mapping[str, SampleSource] = field(default_factory=dict)
     max_threads: int = 2
@@ -96,8 +98,8 @@ class Contract:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """Return every stack label the cases run on: the stacks, then the extra backends."""
-        return (*self.stacks, *self.backends)
+        """Return every stack label the cases run on: the stacks, then the extra stacks."""
+        return (*self.stacks, *self.extra_stacks)
 
     def sample(self, kind: str, role: Role, request: Any, stack: str = "") -> Sample:
         """Return the ``role`` sample of ``kind``, built from the test's fixtures if need be.

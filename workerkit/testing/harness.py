@@ -60,18 +60,18 @@ class Harness:
     ) -> None:
         self.contract, self.stack, self.request, self.qtbot = contract, stack, request, qtbot
         self.kind: WorkerKind = contract.app.kind(kind)
-        extra = contract.backends.get(stack)
+        extra = contract.extra_stacks.get(stack)
         # An extra backend stands in for the simplified stack under its own label, and
         # for the candidate of shadow mode.
         route = "simplified" if extra is not None else stack
-        self.backend_name = route
+        self.stack_name = route
         self.service = JobService(
             contract.app,
-            backends={str(name): route for name in contract.app.names},
+            stacks={str(name): route for name in contract.app.names},
             max_threads=contract.max_threads,
             shadow_log=workdir / "shadow.jsonl",
-            shadow_candidate=_candidate(extra) if extra is not None else None,
-            stack_classes={route: extra} if extra is not None else None,
+            _shadow_candidate=_candidate(extra) if extra is not None else None,
+            _stack_classes={route: extra} if extra is not None else None,
         )
         self.log = EventLog(self.service)
         self._closed = False
@@ -79,7 +79,7 @@ class Harness:
     @property
     def other_stack(self) -> str:
         """Return the stack whose jobs run beside this one's when flags are mixed."""
-        return "simplified" if self.backend_name == "legacy" else "legacy"
+        return "simplified" if self.stack_name == "legacy" else "legacy"
 
     def start(self, role: Role) -> str:
         """Start the kind's ``role`` sample and return the job id."""

@@ -10,6 +10,7 @@ hang or a crash is that case's result instead of the end of the run
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -132,10 +133,35 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Kill a child still running (the run stopped early: -x, an interrupt)."""
+    """Kill a child still running (the run stopped early); note the contract results."""
     runner = session.config.stash.get(_RUNNER, None)
     if runner is not None:
         runner.stop()
+    results = session.config.stash.get(_RESULTS, None)
+    cache = getattr(session.config, "cache", None)
+    if results and cache is not None:
+        stored = cache.get(CONTRACT_CACHE, {})
+        stamp = {"epoch": time.time(), "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+        stored.update({key: {**counts, **stamp} for key, counts in results.items()})
+        cache.set(CONTRACT_CACHE, stored)
+
+
+# --- what the checklist reads -------------------------------------------------------------
+
+CONTRACT_CACHE = "workerkit/contract"
+"""The key in pytest's cache of the last contract outcomes, per ``kind/stack``."""
+_RESULTS = pytest.StashKey[dict[str, dict[str, int]]]()
+
+
+def _count(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Count one contract case's outcome under its ``kind/stack`` for the checklist."""
+    marker = item.get_closest_marker(_MARKER)
+    if marker is None:
+        return
+    results = item.config.stash.setdefault(_RESULTS, {})
+    counts = results.setdefault(f"{marker.args[0]}/{marker.args[1]}", {})
+    outcome = "skipped" if report.skipped else report.outcome
+    counts[outcome] = counts.get(outcome, 0) + 1
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -192,7 +218,18 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     marker = item.get_closest_marker(_MARKER)
-    if marker is None or call.when != "call" or not report.failed:
+    if marker is not None and (call.when == "call" or report.failed):
+        _convert_legacy_failure(item, call, report, marker)
+        _count(item, report)
+
+
+def _convert_legacy_failure(
+    item: pytest.Item,
+    call: pytest.CallInfo[None],
+    report: pytest.TestReport,
+    marker: pytest.Mark,
+) -> None:
+    if call.when != "call" or not report.failed:
         return
     from workerkit.testing.cases import contract_of
 

@@ -55,7 +55,7 @@ def test_job_ids_are_unique_within_one_second(
     Catches ids made from the clock (LoRAIro's 2025 ``f"{prefix}_{int(time.time())}"``),
     which collide and make the manager refuse the second job.
     """
-    service = make_service(backends={"checksum": "legacy"})
+    service = make_service(stacks={"checksum": "legacy"})
     folders = [write_folder(tmp_path / f"f{n}", files=1) for n in range(5)]
     started = time.monotonic()
     ids = [service.start("checksum", str(folder)) for folder in folders]
@@ -74,7 +74,7 @@ def test_every_job_ends_with_exactly_one_terminal_event(
     Catches a manager that reports a job twice (the worker's own signal and a cancel's
     fallback) or never, on the manager's signal or on the service's.
     """
-    service = make_service(backends={"checksum": "legacy"})
+    service = make_service(stacks={"checksum": "legacy"})
     terminals = TerminalLog(manager_stack(service).manager)
     log = JobLog(service)
     done = service.start("checksum", str(write_folder(tmp_path / "done", files=2)))
@@ -112,7 +112,7 @@ def test_cancel_ends_the_job_canceled_through_the_workers_own_signal(
     Catches a cancel reported as an error, a job left among the active ids, and a
     manager that reports the cancel itself while the worker's own signal is lost.
     """
-    service = make_service(backends={"checksum": "legacy"})
+    service = make_service(stacks={"checksum": "legacy"})
     manager = manager_stack(service).manager
     terminals = TerminalLog(manager)
     log = JobLog(service)
@@ -144,7 +144,7 @@ def test_cancel_blocks_the_gui_thread_until_the_job_stops(
     This is the app's real behaviour, kept on purpose. Catches a manager whose cancel
     stopped waiting (the job still active when cancel returns) or waits past its grace.
     """
-    service = make_service(backends={"checksum": "legacy"})
+    service = make_service(stacks={"checksum": "legacy"})
     log = JobLog(service)
     job_id = service.start("checksum", str(lab_folder), SLOW_STEP_S)
     qtbot.waitUntil(lambda: bool(log.of(job_id, "started")), timeout=WAIT_MS)
@@ -164,7 +164,7 @@ def test_request_cancel_returns_at_once_and_the_job_ends_canceled_later(
 
     Catches a request that waits for the thread, or that the worker never acts on.
     """
-    service = make_service(backends={"checksum": "legacy"})
+    service = make_service(stacks={"checksum": "legacy"})
     manager = manager_stack(service).manager
     terminals = TerminalLog(manager)
     job_id = service.start("checksum", str(lab_folder), SLOW_STEP_S)
@@ -186,7 +186,7 @@ def test_failing_worker_ends_job_failed_with_a_worker_error(
     Catches an error sent as a bare string (job_failed always carries an exception) or
     reported as finished or canceled.
     """
-    service = make_service(backends={"checksum": "legacy"})
+    service = make_service(stacks={"checksum": "legacy"})
     log = JobLog(service)
     missing = tmp_path / "missing"
     with qtbot.waitSignal(service.job_failed, timeout=WAIT_MS) as failed:
@@ -209,7 +209,7 @@ def test_progress_arrives_as_worker_progress_holding_the_apps_own(
     Catches progress delivered in the app's own type, with its message lost, or off
     the GUI thread's order (after the job's end).
     """
-    service = make_service(backends={"checksum": "legacy"})
+    service = make_service(stacks={"checksum": "legacy"})
     log = JobLog(service)
     with qtbot.waitSignal(service.job_finished, timeout=WAIT_MS):
         job_id = service.start("checksum", str(lab_folder))
@@ -231,7 +231,7 @@ def test_legacy_flag_routes_jobs_to_the_apps_own_manager(
     Catches the declaration's ``legacy_stack`` being ignored (workerkit's own QThread
     stack running instead) and a flag that sends a kind to the wrong stack.
     """
-    service = make_service(backends={"checksum": "legacy", "lookup": "simplified"})
+    service = make_service(stacks={"checksum": "legacy", "lookup": "simplified"})
     stack = manager_stack(service)
     legacy_id = service.start("checksum", str(lab_folder), SLOW_STEP_S)
     pool_id = service.start("lookup", str(word_list), "ca*", open_delay_s=SLOW_STEP_S)
@@ -249,7 +249,7 @@ def test_new_lookup_replaces_the_running_one(
     Catches a latest-wins kind whose older job still delivers, or is reported as a
     user's cancel.
     """
-    service = make_service(backends={"lookup": "legacy"})
+    service = make_service(stacks={"lookup": "legacy"})
     terminals = TerminalLog(manager_stack(service).manager)
     log = JobLog(service)
     first = service.start("lookup", str(word_list), "ca*", open_delay_s=SLOW_STEP_S)
@@ -273,7 +273,7 @@ def test_kind_gives_the_same_result_on_both_stacks(
     args, expected = expected_result(kind, lab_folder, word_list)
     results = {}
     for stack in STACKS:
-        service = make_service(backends={kind: stack})
+        service = make_service(stacks={kind: stack})
         with qtbot.waitSignal(service.job_finished, timeout=WAIT_MS) as finished:
             service.start(kind, *args)
         results[stack] = finished.args[2]
@@ -300,7 +300,7 @@ def test_shutdown_cancels_every_job_within_its_timeout(
     Catches a shutdown that waits for each job in turn with a full grace, or reports
     True while jobs are still active.
     """
-    service = make_service(backends={"checksum": "legacy"})
+    service = make_service(stacks={"checksum": "legacy"})
     log = JobLog(service)
     folders = [write_folder(tmp_path / f"f{n}", files=3) for n in range(3)]
     jobs = [service.start("checksum", str(folder), SLOW_STEP_S) for folder in folders]
@@ -319,7 +319,7 @@ def test_simplified_cancel_returns_at_once_and_ends_canceled(
 
     Catches a pool function whose slow step ignores the cancel (``control.on_cancel``).
     """
-    service = make_service(backends={"checksum": "simplified"})
+    service = make_service(stacks={"checksum": "simplified"})
     log = JobLog(service)
     job_id = service.start("checksum", str(lab_folder), 10.0)
     qtbot.waitUntil(lambda: bool(log.of(job_id, "started")), timeout=WAIT_MS)

@@ -28,8 +28,8 @@ def test_environment_routes_primes_to_simplified(
     """Send primes to the pool function when WORKERKIT_PRIMES=simplified; fetch stays legacy."""
     monkeypatch.setenv("WORKERKIT_PRIMES", "simplified")
     service = make_service()
-    assert service.backend_for("primes") == "simplified"
-    assert service.backend_for("fetch") == "legacy"
+    assert service.stack_for("primes") == "simplified"
+    assert service.stack_for("fetch") == "legacy"
     progress = run_primes(qtbot, service)
     assert progress and all(is_pool_progress(p) for p in progress)
 
@@ -39,7 +39,7 @@ def test_without_flags_primes_runs_on_legacy(
 ) -> None:
     """Keep primes on the QThread worker when nothing selects a stack."""
     service = make_service()
-    assert service.backend_for("primes") == "legacy"
+    assert service.stack_for("primes") == "legacy"
     progress = run_primes(qtbot, service)
     assert progress and not any(is_pool_progress(p) for p in progress)
 
@@ -52,8 +52,8 @@ def test_workers_table_routes_fetch_and_primes(
         '[workers]\nprimes = "shadow"\nfetch = "simplified"\n', encoding="utf-8"
     )
     service = make_service()
-    assert service.backend_for("primes") == "shadow"
-    assert service.backend_for("fetch") == "simplified"
+    assert service.stack_for("primes") == "shadow"
+    assert service.stack_for("fetch") == "simplified"
 
 
 def test_environment_beats_the_workers_table(
@@ -62,33 +62,33 @@ def test_environment_beats_the_workers_table(
     """Let WORKERKIT_PRIMES override the [workers] table."""
     (tmp_path / "workerkit.toml").write_text('[workers]\nprimes = "shadow"\n', encoding="utf-8")
     monkeypatch.setenv("WORKERKIT_PRIMES", "legacy")
-    assert make_service().backend_for("primes") == "legacy"
+    assert make_service().stack_for("primes") == "legacy"
 
 
-def test_set_backend_of_an_unknown_kind_lists_the_declared_kinds(
+def test_set_stack_of_an_unknown_kind_lists_the_declared_kinds(
     make_service: Callable[..., Any],
 ) -> None:
     """Refuse a kind the app does not declare, naming primes and fetch."""
-    service = make_service(backends={"primes": "legacy"})
+    service = make_service(stacks={"primes": "legacy"})
     with pytest.raises((KeyError, ValueError), match="primes, fetch"):
-        service.set_backend("squares", "simplified")
-    assert service.backend_for("primes") == "legacy"
+        service.set_stack("squares", "simplified")
+    assert service.stack_for("primes") == "legacy"
 
 
-def test_set_backend_refuses_shadow_for_the_writing_kind(
+def test_set_stack_refuses_shadow_for_the_writing_kind(
     make_service: Callable[..., Any],
 ) -> None:
     """Refuse shadow mode for fetch, which writes, and name primes as the kind that allows it."""
-    service = make_service(backends={"fetch": "simplified"})
+    service = make_service(stacks={"fetch": "simplified"})
     with pytest.raises(ValueError, match=r"fetch writes.*allowed for primes"):
-        service.set_backend("fetch", "shadow")
-    assert service.backend_for("fetch") == "simplified"
+        service.set_stack("fetch", "shadow")
+    assert service.stack_for("fetch") == "simplified"
 
 
-def test_set_backend_moves_new_jobs_only(make_service: Callable[..., Any]) -> None:
+def test_set_stack_moves_new_jobs_only(make_service: Callable[..., Any]) -> None:
     """Switch the primes route at run time and read it back."""
-    service = make_service(backends={"primes": "legacy"})
-    service.set_backend("primes", "simplified")
-    assert service.backend_for("primes") == "simplified"
+    service = make_service(stacks={"primes": "legacy"})
+    service.set_stack("primes", "simplified")
+    assert service.stack_for("primes") == "simplified"
     with pytest.raises(ValueError, match="legacy, simplified, shadow"):
-        service.set_backend("primes", "threads")
+        service.set_stack("primes", "threads")

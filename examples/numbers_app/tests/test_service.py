@@ -31,7 +31,7 @@ def test_primes_job_finishes_once_with_the_count(
     qtbot: QtBot, make_service: Callable[..., Any], stack: str
 ) -> None:
     """Finish a primes job with the right result and exactly one terminal signal."""
-    service = make_service(backends={"primes": stack})
+    service = make_service(stacks={"primes": stack})
     log = JobLog(service)
     job = service.start(primes, 30_000)
     with qtbot.waitSignal(job.finished, timeout=5000) as finished:
@@ -56,7 +56,7 @@ def test_fetch_job_stores_every_page(
     stack: str,
 ) -> None:
     """Finish a fetch job with every page stored in the SQLite file, once."""
-    service = make_service(backends={"fetch": stack})
+    service = make_service(stacks={"fetch": stack})
     log = JobLog(service)
     urls = local_server.urls(5)
     db_path = tmp_path / f"{stack}.sqlite"
@@ -83,7 +83,7 @@ def test_fetch_job_of_a_missing_page_fails_once(
 
     The legacy worker reports its failure as a string; it arrives as a WorkerError.
     """
-    service = make_service(backends={"fetch": stack})
+    service = make_service(stacks={"fetch": stack})
     log = JobLog(service)
     urls = [f"{local_server.base_url}/missing"]
     job = service.start(fetch, urls, str(tmp_path / "pages.sqlite"))
@@ -104,7 +104,7 @@ def test_cancel_of_a_long_primes_job_ends_canceled(
     qtbot: QtBot, make_service: Callable[..., Any], stack: str
 ) -> None:
     """End a canceled long prime count with job_canceled and no other terminal signal."""
-    service = make_service(backends={"primes": stack})
+    service = make_service(stacks={"primes": stack})
     log = JobLog(service)
     with qtbot.waitSignal(service.job_progressed, timeout=5000):
         job_id = service.start("primes", LONG_LIMIT)
@@ -122,7 +122,7 @@ def test_cancel_interrupts_a_fetch_waiting_on_the_network(
     qtbot: QtBot, make_service: Callable[..., Any], slow_server: PageServer, tmp_path: Path
 ) -> None:
     """End a simplified fetch stuck in a slow response at once, with job_canceled."""
-    service = make_service(backends={"fetch": "simplified"})
+    service = make_service(stacks={"fetch": "simplified"})
     log = JobLog(service)
     db_path = tmp_path / "pages.sqlite"
     job_id = service.start("fetch", slow_server.urls(3), str(db_path))
@@ -138,7 +138,7 @@ def test_cancel_all_ends_every_simplified_job(
     qtbot: QtBot, make_service: Callable[..., Any]
 ) -> None:
     """Cancel two long prime counts at once and see all_jobs_finished."""
-    service = make_service(backends={"primes": "simplified"}, max_threads=2)
+    service = make_service(stacks={"primes": "simplified"}, max_threads=2)
     log = JobLog(service)
     with qtbot.waitSignal(service.job_started, timeout=5000):
         first = service.start("primes", LONG_LIMIT)

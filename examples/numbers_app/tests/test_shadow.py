@@ -21,9 +21,9 @@ def test_shadow_shows_legacy_and_logs_a_match(
 ) -> None:
     """Show the legacy result once, compare it with the pool function's, log one match."""
     shadow_log = tmp_path / "primes-shadow.jsonl"
-    service = make_service(backends={"primes": "legacy"}, shadow_log=shadow_log)
-    service.set_backend("primes", "shadow")
-    assert service.backend_for("primes") == "shadow"
+    service = make_service(stacks={"primes": "legacy"}, shadow_log=shadow_log)
+    service.set_stack("primes", "shadow")
+    assert service.stack_for("primes") == "shadow"
     log = JobLog(service)
     with qtbot.waitSignal(service.shadow_compared, timeout=5000) as compared:
         job_id = service.start("primes", 40_000)
@@ -54,7 +54,7 @@ def test_shadow_logs_what_the_comparator_reports(
     strict = replace(primes, compare=lambda legacy, candidate: [f"count {candidate.count}"])
     picky = App("numbers_app_picky", [strict, fetch])
     shadow_log = tmp_path / "picky.jsonl"
-    service = make_service(app=picky, backends={"primes": "shadow"}, shadow_log=shadow_log)
+    service = make_service(app=picky, stacks={"primes": "shadow"}, shadow_log=shadow_log)
     log = JobLog(service)
     with qtbot.waitSignal(service.shadow_compared, timeout=5000) as compared:
         job_id = service.start("primes", 10_000)

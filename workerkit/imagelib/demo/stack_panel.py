@@ -25,7 +25,7 @@ def choices_for(kind: Kind) -> tuple[str, ...]:
 
 
 class StackPanel(QGroupBox):
-    """Show where each kind's new jobs go and call service.set_backend when the user changes it."""
+    """Show where each kind's new jobs go and call service.set_stack when the user changes it."""
 
     stack_changed = Signal(str, str)
     rejected = Signal(str)
@@ -46,7 +46,7 @@ class StackPanel(QGroupBox):
         sources = self.service.flag_sources()
         for kind, selector in self.selectors.items():
             selector.blockSignals(True)
-            selector.setCurrentText(self.service.backend_for(kind))
+            selector.setCurrentText(self.service.stack_for(kind))
             selector.blockSignals(False)
             selector.setToolTip(f"set by {sources.get(kind.value, 'default')}")
 
@@ -58,9 +58,9 @@ class StackPanel(QGroupBox):
 
     def _choose(self, kind: Kind, name: str) -> None:
         try:
-            self.service.set_backend(kind, name)
+            self.service.set_stack(kind, name)
         except ValueError as exc:
             self.rejected.emit(str(exc))
         self.refresh()
-        if self.service.backend_for(kind) == name:
+        if self.service.stack_for(kind) == name:
             self.stack_changed.emit(kind.value, name)

@@ -1,1 +1,1 @@
-"""workerkit/imagelib/domain"""
+"""The image library's domain: store, scanner, hashing, sidecars, imaging, annotators."""

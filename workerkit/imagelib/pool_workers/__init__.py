@@ -1,1 +1,1 @@
-"""workerkit/imagelib/pool_workers"""
+"""The image library's pool functions: the simplified side of its four kinds."""

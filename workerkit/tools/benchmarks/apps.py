@@ -145,10 +145,17 @@ def _check_unique(kind: WorkerKind) -> None:
 
 
 def select_workers(target: AppTarget, text: str | None) -> tuple[str, ...]:
-    """Return the workers named by --workers (all offered ones if None), or raise naming why."""
+    """Return the workers named by --workers, or raise naming why.
+
+    Without --workers: every offered worker for the image library; for another app, its
+    own kinds' workloads only (the built-in plumbing measures the image library's jobs,
+    and needs its sample built; name it with --workers plumbing to have it too).
+    """
     offered = offered_workers(target)
     if text is None:
-        return offered
+        if target.is_image_library:
+            return offered
+        return tuple(name for name in offered if name in target.app.names)
     idle = [n for n in split_names(text) if n in target.app.names and n not in offered]
     if idle:
         raise ValueError(

@@ -36,7 +36,7 @@ class KindBench(EventBench):
     def __init__(self, app: App, kind: str, stack: str) -> None:
         super().__init__(stack)
         self.kind = kind
-        self.service = JobService(app, backends={kind: stack}, parent=self)
+        self.service = JobService(app, stacks={kind: stack}, parent=self)
         self.service.job_finished.connect(self._on_finished)
         self.service.job_failed.connect(self._on_failed)
         self.service.job_canceled.connect(self._on_canceled)

@@ -176,7 +176,7 @@ class Bench(EventBench):
         super().__init__(stack)
         self.store = store
         self.service = WorkerService(
-            store, backends=dict.fromkeys((k.value for k in Kind), stack), parent=self
+            store, stacks=dict.fromkeys((k.value for k in Kind), stack), parent=self
         )
         self.signals = SignalCounter(self.service, self)
         self.service.job_finished.connect(self._on_finished)
