@@ -71,7 +71,7 @@ def test_job_handle_is_its_id_and_reports_each_event_in_order(
 ) -> None:
     """Fails if the handle's signals are missing, out of order, or carry other payloads."""
     job = service.start(echo_kind, 7)
-    assert isinstance(job, str) and job == job.id and job.kind == "echo"
+    assert job == job.id and str(job) == job.id and job.kind == "echo"
     assert job.state is JobState.RUNNING and not job.done
     seen: list[tuple[str, object]] = []
     job.started.connect(lambda: seen.append(("started", None)))

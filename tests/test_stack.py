@@ -95,7 +95,7 @@ def test_stack_reports_from_a_worker_thread_arrive_on_the_gui_thread_in_order(
 ) -> None:
     """Fails if a report made off the GUI thread is emitted there, or overtakes a later one."""
     log = EventLog(service)
-    job_id = service.start("plain")
+    job_id = service.start("plain").id
     stack = service.stack("legacy")
     worker = threading.Thread(
         target=lambda: [stack.report_progress(job_id, n) for n in (10, 20, 30)]
@@ -116,7 +116,7 @@ def test_stack_report_failed_wraps_a_message_and_keeps_an_exception(
     """Fails if job_failed carries a string, or an exception is wrapped a second time."""
     log = EventLog(service)
     stack = service.stack("legacy")
-    texts, raised = service.start("plain"), service.start("plain")
+    texts, raised = service.start("plain").id, service.start("plain").id
     stack.report_failed(texts, "disk full")
     error = KeyError("missing")
     stack.report_failed(raised, error)
@@ -129,7 +129,7 @@ def test_stack_report_failed_wraps_a_message_and_keeps_an_exception(
 def test_stack_report_progress_uses_the_kinds_converter(qtbot: QtBot, service: JobService) -> None:
     """Fails if an app's own progress object is not converted by its declared progress_of."""
     log = EventLog(service)
-    job_id = service.start("stepped")
+    job_id = service.start("stepped").id
     service.stack("legacy").report_progress(job_id, Step(3, 4))
     qtbot.waitUntil(lambda: any(e.name == "job_progressed" for e in log.of(job_id)), timeout=5000)
     progress = next(e.payload[0] for e in log.of(job_id) if e.name == "job_progressed")

@@ -71,12 +71,13 @@ class _JobEvents(QObject):
             job._send_end(self)
 
 
-class Job(str, Generic[R]):
+class Job(Generic[R]):
     """A job started by ``JobService.start``: its id, kind, state, outcome and signals.
 
-    A Job is also its id (a ``str``): code written when ``start`` returned the id, such as
-    ``service.cancel(job_id)`` or comparing it with the ids the service-wide signals
-    carry, works unchanged.
+    A Job compares equal to its id and hashes like it, and ``str(job)`` is the id: code
+    written when ``start`` returned the id, such as ``service.cancel(job_id)``, comparing
+    it with the ids the service-wide signals carry, or using it as a dict key, works
+    unchanged (``job.id`` is the plain string, for ``str`` methods).
 
     Every signal is emitted on the GUI thread. ``started`` comes first (in the event-loop
     turn after the signals are first used), ``progressed`` carries a WorkerProgress,
@@ -86,28 +87,35 @@ class Job(str, Generic[R]):
     ``service.start(...).finished.connect(slot)`` needs no reference of its own.
     """
 
-    id: str
-    kind: str
+    # Slots: a burst holds a handle per job in flight, so no per-handle dict.
+    __slots__ = ("__weakref__", "_events", "_outcome", "_service", "_state", "id", "kind")
 
-    def __new__(cls, service: JobService, job_id: str, kind: str) -> Job[R]:
+    def __init__(self, service: JobService, job_id: str, kind: str) -> None:
         """Make the handle of the job ``job_id`` of ``kind`` that ``service`` started."""
-        job = super().__new__(cls, job_id)
-        job.id = str(job_id)
-        job.kind = kind
+        self.id = job_id
+        self.kind = kind
         # Weak: a handle kept by the caller must not keep a deleted service's wrapper alive.
-        job._service = weakref.ref(service)
-        job._state = JobState.RUNNING
-        job._outcome = None
-        job._events = None
-        return job
-
-    _service: weakref.ref[JobService]
-    _state: JobState
-    _outcome: object
-    _events: _JobEvents | None
+        self._service = weakref.ref(service)
+        self._state = JobState.RUNNING
+        self._outcome: object = None
+        self._events: _JobEvents | None = None
 
     def __repr__(self) -> str:
         return f"Job({self.id!r}, kind={self.kind!r}, state={self._state.value})"
+
+    def __str__(self) -> str:
+        return self.id
+
+    def __format__(self, spec: str) -> str:
+        return format(self.id, spec)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Job):
+            return self.id == other.id
+        return self.id == other if isinstance(other, str) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.id)
 
     # --- state ---------------------------------------------------------------------------
 

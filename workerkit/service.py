@@ -199,12 +199,14 @@ class JobService(QObject):
             job._end(*early)
         return job
 
-    def job(self, job_id: str) -> Job[Any] | None:
+    def job(self, job_id: str | Job[Any]) -> Job[Any] | None:
         """Return the handle of the running job ``job_id``, or None once it has ended."""
-        return self._jobs.get(job_id)
+        return self._jobs.get(str(job_id))
 
-    def cancel(self, job_id: str) -> bool:
-        """Ask the job to stop; return False if no stack counts it as active."""
+    def cancel(self, job_id: str | Job[Any]) -> bool:
+        """Ask the job (its handle or id) to stop; return False if no stack counts it as active."""
+        # str(): a stack's signals are typed (str, ...): a Job emitted there would arrive as ''.
+        job_id = str(job_id)
         owner = self._owner(job_id)
         return owner is not None and owner.cancel(job_id)
 
@@ -221,9 +223,9 @@ class JobService(QObject):
         """Return the ids of all active jobs."""
         return [job_id for stack in self._stacks.values() for job_id in stack.active_job_ids()]
 
-    def is_active(self, job_id: str) -> bool:
-        """Return True if a stack counts ``job_id`` as active."""
-        return self._owner(job_id) is not None
+    def is_active(self, job_id: str | Job[Any]) -> bool:
+        """Return True if a stack counts ``job_id`` (a handle or id) as active."""
+        return self._owner(str(job_id)) is not None
 
     def wait_for_all(self, timeout_ms: int = 30000) -> bool:
         """Block until every job has ended or ``timeout_ms`` passed; return True if all ended."""

@@ -150,7 +150,7 @@ class WorkerService(QObject):
                 "This WorkerService has been shut down and starts no more jobs; "
                 "create a new WorkerService to run more work."
             )
-        return self.jobs.start(kind, self._context, *args)
+        return self.jobs.start(kind, self._context, *args).id
 
     # --- cancelling and observing --------------------------------------------------------
 

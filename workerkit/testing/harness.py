@@ -84,7 +84,7 @@ class Harness:
     def start(self, role: Role) -> str:
         """Start the kind's ``role`` sample and return the job id."""
         sample = self.contract.sample(self.kind.name, role, self.request, self.stack)
-        return self.service.start(self.kind.name, *sample.args, **sample.kwargs)
+        return self.service.start(self.kind.name, *sample.args, **sample.kwargs).id
 
     def wait_terminal(self, job_id: str, timeout_s: float | None = None) -> float:
         """Run the event loop until ``job_id`` sends a terminal event; return when it came."""

@@ -20,7 +20,7 @@ from examples.manager_app.manager import CANCEL_GRACE_MS
 from examples.manager_app.stack import ManagerStack
 from examples.manager_app.terminal import CancelReason, Outcome
 from examples.manager_app.tests.support import JobLog, TerminalLog, digests_of, write_folder
-from examples.manager_app.workers import checksum
+from examples.manager_app.workers import checksum, lookup
 from workerkit import JobState
 from workerkit.errors import WorkerError
 from workerkit.progress import WorkerProgress
@@ -58,7 +58,7 @@ def test_job_ids_are_unique_within_one_second(
     service = make_service(stacks={"checksum": "legacy"})
     folders = [write_folder(tmp_path / f"f{n}", files=1) for n in range(5)]
     started = time.monotonic()
-    ids = [service.start("checksum", str(folder)) for folder in folders]
+    ids = [service.start("checksum", str(folder)).id for folder in folders]
     assert time.monotonic() - started < 1.0, "the starts took too long to share a second"
     assert len(set(ids)) == len(ids), ids
     assert all(re.fullmatch(r"checksum_[0-9a-f]{8}", job_id) for job_id in ids), ids
@@ -189,15 +189,16 @@ def test_failing_worker_ends_job_failed_with_a_worker_error(
     service = make_service(stacks={"checksum": "legacy"})
     log = JobLog(service)
     missing = tmp_path / "missing"
-    with qtbot.waitSignal(service.job_failed, timeout=WAIT_MS) as failed:
-        job_id = service.start("checksum", str(missing))
-    assert failed.args[:2] == ["checksum", job_id]
-    error = failed.args[2]
+    job = service.start(checksum, str(missing))
+    with qtbot.waitSignal(job.failed, timeout=WAIT_MS) as failed:
+        pass
+    [error] = failed.args
     assert isinstance(error, WorkerError), repr(error)
     assert str(error) == f"ChecksumWorker failed: {missing} is not a folder"
     assert error.reported == str(error)
+    assert job.error is error and job.state is JobState.FAILED
     settle(qtbot, service)
-    assert log.terminals(job_id) == ["failed"]
+    assert log.terminals(job.id) == ["failed"]
 
 
 @pytest.mark.workerkit_isolated
@@ -211,9 +212,10 @@ def test_progress_arrives_as_worker_progress_holding_the_apps_own(
     """
     service = make_service(stacks={"checksum": "legacy"})
     log = JobLog(service)
-    with qtbot.waitSignal(service.job_finished, timeout=WAIT_MS):
-        job_id = service.start("checksum", str(lab_folder))
-    payloads = log.of(job_id, "progressed")
+    job = service.start(checksum, str(lab_folder))
+    with qtbot.waitSignal(job.finished, timeout=WAIT_MS):
+        pass
+    payloads = log.of(job.id, "progressed")
     progress = [p for p in payloads if isinstance(p, WorkerProgress)]
     assert progress == payloads, f"progress not sent as WorkerProgress: {payloads}"
     sent = [LabProgress(100 * n // 3, f"hashed file{n - 1:03}.bin", n, 3) for n in (1, 2, 3)]
@@ -252,12 +254,14 @@ def test_new_lookup_replaces_the_running_one(
     service = make_service(stacks={"lookup": "legacy"})
     terminals = TerminalLog(manager_stack(service).manager)
     log = JobLog(service)
-    first = service.start("lookup", str(word_list), "ca*", open_delay_s=SLOW_STEP_S)
-    with qtbot.waitSignal(service.job_finished, timeout=WAIT_MS):
-        second = service.start("lookup", str(word_list), "do*")
+    first = service.start(lookup, str(word_list), "ca*", open_delay_s=SLOW_STEP_S)
+    second = service.start(lookup, str(word_list), "do*")
+    with qtbot.waitSignal(second.finished, timeout=WAIT_MS):
+        pass
     settle(qtbot, service)
+    assert (first.state, second.state) == (JobState.CANCELED, JobState.FINISHED)
     assert (log.terminals(first), log.terminals(second)) == (["canceled"], ["finished"])
-    [event] = terminals.of(first)
+    [event] = terminals.of(first.id)
     assert event.cancel_reason is CancelReason.REPLACED
 
 
@@ -274,9 +278,10 @@ def test_kind_gives_the_same_result_on_both_stacks(
     results = {}
     for stack in STACKS:
         service = make_service(stacks={kind: stack})
-        with qtbot.waitSignal(service.job_finished, timeout=WAIT_MS) as finished:
-            service.start(kind, *args)
-        results[stack] = finished.args[2]
+        job = service.start(kind, *args)
+        with qtbot.waitSignal(job.finished, timeout=WAIT_MS):
+            pass
+        results[stack] = job.result()
     assert results == {"legacy": expected, "simplified": expected}
 
 
@@ -321,11 +326,12 @@ def test_simplified_cancel_returns_at_once_and_ends_canceled(
     """
     service = make_service(stacks={"checksum": "simplified"})
     log = JobLog(service)
-    job_id = service.start("checksum", str(lab_folder), 10.0)
-    qtbot.waitUntil(lambda: bool(log.of(job_id, "started")), timeout=WAIT_MS)
+    job = service.start(checksum, str(lab_folder), 10.0)
+    with qtbot.waitSignal(job.started, timeout=WAIT_MS):
+        pass
     started = time.perf_counter()
-    with qtbot.waitSignal(service.job_canceled, timeout=2000):
-        assert service.cancel(job_id)
+    with qtbot.waitSignal(job.canceled, timeout=2000):
+        assert job.cancel()
         assert time.perf_counter() - started < 0.1
     settle(qtbot, service)
-    assert log.terminals(job_id) == ["canceled"]
+    assert log.terminals(job.id) == ["canceled"]

@@ -15,7 +15,7 @@ from examples.numbers_app.server import PageServer, page_body
 from examples.numbers_app.tests.jobs import LONG_LIMIT, JobLog, is_pool_progress
 from examples.numbers_app.tests.support import expected_primes
 from examples.numbers_app.workers import fetch, primes
-from workerkit.errors import WorkerError
+from workerkit import JobCanceled, JobState, WorkerError
 
 STACKS = ("legacy", "simplified")
 
@@ -103,41 +103,48 @@ def test_fetch_job_of_a_missing_page_fails_once(
 def test_cancel_of_a_long_primes_job_ends_canceled(
     qtbot: QtBot, make_service: Callable[..., Any], stack: str
 ) -> None:
-    """End a canceled long prime count with job_canceled and no other terminal signal."""
+    """End a canceled long prime count with ``canceled`` and no other terminal signal."""
     service = make_service(stacks={"primes": stack})
     log = JobLog(service)
-    with qtbot.waitSignal(service.job_progressed, timeout=5000):
-        job_id = service.start("primes", LONG_LIMIT)
-    assert service.is_active(job_id)
-    assert service.active_job_ids() == [job_id]
-    with qtbot.waitSignal(service.job_canceled, timeout=3000) as canceled:
-        assert service.cancel(job_id)
-    assert canceled.args == ["primes", job_id]
+    job = service.start(primes, LONG_LIMIT)
+    with qtbot.waitSignal(job.progressed, timeout=5000):
+        pass
+    assert service.is_active(job)
+    assert service.active_job_ids() == [job.id]
+    with qtbot.waitSignal(job.canceled, timeout=3000):
+        assert job.cancel()
+    assert job.state is JobState.CANCELED
+    with pytest.raises(JobCanceled):
+        job.result()
     settle(qtbot, service)
-    assert log.terminals(job_id) == ["canceled"]
-    assert not service.cancel(job_id)
+    assert log.terminals(job.id) == ["canceled"]
+    assert not job.cancel()
 
 
 def test_cancel_interrupts_a_fetch_waiting_on_the_network(
     qtbot: QtBot, make_service: Callable[..., Any], slow_server: PageServer, tmp_path: Path
 ) -> None:
-    """End a simplified fetch stuck in a slow response at once, with job_canceled."""
+    """End a simplified fetch stuck in a slow response at once, with ``canceled``."""
     service = make_service(stacks={"fetch": "simplified"})
     log = JobLog(service)
     db_path = tmp_path / "pages.sqlite"
-    job_id = service.start("fetch", slow_server.urls(3), str(db_path))
+    job = service.start(fetch, slow_server.urls(3), str(db_path))
     qtbot.waitUntil(lambda: slow_server.requests >= 1, timeout=3000)
-    with qtbot.waitSignal(service.job_canceled, timeout=1000):
-        assert service.cancel(job_id)
+    with qtbot.waitSignal(job.canceled, timeout=1000):
+        assert job.cancel()
     settle(qtbot, service)
-    assert log.terminals(job_id) == ["canceled"]
+    assert log.terminals(job.id) == ["canceled"]
     assert read_pages(db_path) == {}
 
 
 def test_cancel_all_ends_every_simplified_job(
     qtbot: QtBot, make_service: Callable[..., Any]
 ) -> None:
-    """Cancel two long prime counts at once and see all_jobs_finished."""
+    """Cancel two long prime counts at once and see all_jobs_finished.
+
+    The service-wide style (ids and broadcast signals, as a dashboard uses) beside the
+    handles of the other tests: both keep working.
+    """
     service = make_service(stacks={"primes": "simplified"}, max_threads=2)
     log = JobLog(service)
     with qtbot.waitSignal(service.job_started, timeout=5000):

@@ -26,7 +26,8 @@ def test_shadow_shows_legacy_and_logs_a_match(
     assert service.stack_for("primes") == "shadow"
     log = JobLog(service)
     with qtbot.waitSignal(service.shadow_compared, timeout=5000) as compared:
-        job_id = service.start("primes", 40_000)
+        job = service.start(primes, 40_000)
+    job_id = job.id
     assert job_id.startswith("primes_")
     record = compared.args[0]
     assert record["match"] is True, record
@@ -34,7 +35,7 @@ def test_shadow_shows_legacy_and_logs_a_match(
     assert record["candidate_job"] != job_id
     qtbot.waitUntil(lambda: log.terminals(job_id) == ["finished"], timeout=5000)
     qtbot.waitUntil(lambda: service.active_count() == 0, timeout=5000)
-    assert log.of(job_id, "finished") == [expected_primes(40_000)]
+    assert log.of(job_id, "finished") == [expected_primes(40_000)] == [job.result()]
     visible = [event for event, _, _ in log.events if event in ("started", "finished")]
     assert visible == ["started", "finished"], "the candidate leaked into the service signals"
     assert not any(is_pool_progress(p) for p in log.of(job_id, "progressed"))

@@ -44,7 +44,7 @@ class KindBench(EventBench):
     def start(self, call: Call) -> str:
         """Start one job of the kind with ``call``'s arguments; return its id."""
         args, kwargs = call
-        return self.service.start(self.kind, *args, **kwargs)
+        return self.service.start(self.kind, *args, **kwargs).id
 
     def active_count(self) -> int:
         """Return how many jobs the JobService counts as active."""
