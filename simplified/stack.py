@@ -41,7 +41,7 @@ _ORPHANS: list[QObject] = []
 class _InFlight(Job):
     """A job as its backend keeps it until its terminal event is handled (one object a job)."""
 
-    __slots__ = ("kind", "partials", "token")
+    __slots__ = ("kind", "partials")
 
     def __init__(
         self,
@@ -52,8 +52,12 @@ class _InFlight(Job):
     ) -> None:
         super().__init__(control, _work_of(kind), args, kwargs)
         self.kind = kind
-        self.token = control.token
         self.partials: list[Any] | None = None
+
+    @property
+    def token(self) -> CancelToken:
+        """Return the job's cancel token (its control's: one per job, not two references)."""
+        return self.control.token
 
 
 class SimplifiedStack(Stack):

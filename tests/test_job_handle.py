@@ -87,6 +87,29 @@ def test_job_handle_is_its_id_and_reports_each_event_in_order(
     assert service.job(job.id) is None  # the service forgets it at the end
 
 
+def test_job_handle_progress_reaches_a_listening_handle_and_the_service_after_it_ends(
+    qtbot: QtBot, service: JobService, gate: threading.Event
+) -> None:
+    """Fails if progress reaches a handle only when it listened first, or the service-wide
+    progress stops once no handle listens (handles are fed through a connection made only
+    while one has signals)."""
+    quiet = service.start(echo_kind, 1)  # never listens: costs no connection
+    with qtbot.waitSignal(quiet.finished, timeout=WAIT_MS):
+        pass
+    listened = service.start(echo_kind, 2, gate)
+    with qtbot.waitSignal(listened.progressed, timeout=WAIT_MS) as progressed:
+        pass
+    assert progressed.args == [WorkerProgress(50, "")]
+    gate.set()
+    with qtbot.waitSignal(listened.finished, timeout=WAIT_MS):
+        pass
+    assert service._listeners == 0
+    with qtbot.waitSignal(service.job_progressed, timeout=WAIT_MS) as broadcast:
+        later = service.start(echo_kind, 3)
+    assert broadcast.args[1] == later.id
+    assert later.wait(WAIT_MS) and later.result() == 3
+
+
 def test_job_handle_failed_carries_the_exception(qtbot: QtBot, service: JobService) -> None:
     """Fails if a failure reaches the handle as a string, or result() hides it."""
     job = service.start("echo", KeyError("missing"))

@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.timeout(120), pytest.mark.workerkit_isolated]
 
 LONG = 60_000
 LEGACY_ID = re.compile(r"^(search|thumbnail)_\d+$")
-CANDIDATE_ID = re.compile(r"^(search|thumbnail)_[0-9a-f]{32}$")
+CANDIDATE_ID = re.compile(r"^(search|thumbnail)_[0-9a-f]{13,}$")
 THUMB_SIZE = QSize(96, 96)
 
 

@@ -45,9 +45,12 @@ class _JobEvents(QObject):
     failed = Signal(object)
     canceled = Signal()
 
-    def __init__(self, job: Job[Any], parent: QObject | None) -> None:
-        super().__init__(parent)
+    def __init__(self, job: Job[Any], service: JobService | None) -> None:
+        super().__init__(service)
         self._job = job
+        self._service = service
+        if service is not None:
+            service._handle_listens(True)
         self.started_sent = False
         self.ended_sent = False
         # Connections are made after this object exists: say what already happened once
@@ -251,6 +254,9 @@ class Job(Generic[R]):
         else:
             events.canceled.emit()
         # The job is over: its signals object goes (no Qt object outlives a job).
+        if events._service is not None:
+            events._service._handle_listens(False)
+            events._service = None
         events.deleteLater()
         if self._events is events:
             self._events = None

@@ -105,6 +105,9 @@ class JobService(QObject):
         self._jobs: dict[str, Job[Any]] = {}
         # Ends of jobs whose start() had not returned yet, by job id.
         self._starting: dict[str, tuple[JobState, object]] = {}
+        # How many handles have signals (made on first use): progress reaches handles
+        # through a Python slot connected only while there is one.
+        self._listeners = 0
 
     # --- routing -------------------------------------------------------------------------
 
@@ -323,26 +326,46 @@ class JobService(QObject):
         return ok
 
     def _connect(self, stack: Stack) -> Stack:
+        # Signal to signal, in Qt alone: progress is the busiest event, and a Python slot
+        # on it would take the GIL on the GUI thread while the job's pool thread holds it.
         stack.job_started.connect(self.job_started)
-        stack.job_progressed.connect(self._on_progressed)
+        stack.job_progressed.connect(self.job_progressed)
         stack.job_batch_progressed.connect(self.job_batch_progressed)
-        stack.partial_delivered.connect(self._on_partial)
+        stack.partial_delivered.connect(self.partial_delivered)
+        if self._listeners:
+            self._listen(stack, True)
         stack.job_finished.connect(self._on_finished)
         stack.job_failed.connect(self._on_failed)
         stack.job_canceled.connect(self._on_canceled)
         stack.active_count_changed.connect(self._on_count_changed)
         return stack
 
+    def _handle_listens(self, listening: bool) -> None:
+        """Count handles whose signals exist; only while any does, hand them progress."""
+        before = self._listeners
+        self._listeners += 1 if listening else -1
+        if (before == 0) != (self._listeners == 0):
+            for stack in self._stacks.values():
+                self._listen(stack, listening)
+
+    def _listen(self, stack: Stack, listening: bool) -> None:
+        for signal, slot in (
+            (stack.job_progressed, self._on_progressed),
+            (stack.partial_delivered, self._on_partial),
+        ):
+            if listening:
+                signal.connect(slot)
+            else:
+                signal.disconnect(slot)
+
     @Slot(str, str, object)
-    def _on_progressed(self, kind: str, job_id: str, progress: object) -> None:
-        self.job_progressed.emit(kind, job_id, progress)
+    def _on_progressed(self, _kind: str, job_id: str, progress: object) -> None:
         job = self._jobs.get(job_id)
         if job is not None:
             job._progressed(progress)  # type: ignore[arg-type]
 
     @Slot(str, str, object)
-    def _on_partial(self, kind: str, job_id: str, payload: object) -> None:
-        self.partial_delivered.emit(kind, job_id, payload)
+    def _on_partial(self, _kind: str, job_id: str, payload: object) -> None:
         job = self._jobs.get(job_id)
         if job is not None:
             job._partial(payload)

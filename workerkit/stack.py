@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Stack", "new_job_id"]
 
-# Job ids: unique in the process (one counter for every stack), distinct across runs.
-_RUN = uuid.uuid4().hex[:16]
+# Job ids: unique in the process (one counter for every stack), distinct across runs
+# (48 random bits a process), and short: a burst holds one per job in flight.
+_RUN = uuid.uuid4().hex[:12]
 _SERIALS = itertools.count(1)
 
 
@@ -45,7 +46,7 @@ def new_job_id(kind: WorkerKind) -> str:
     Returns:
         The new id.
     """
-    return f"{kind.prefix}_{_RUN}{next(_SERIALS):016x}"
+    return f"{kind.prefix}_{_RUN}{next(_SERIALS):x}"
 
 
 class Stack(QObject):
