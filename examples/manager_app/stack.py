@@ -16,11 +16,10 @@ from PySide6.QtCore import QObject, Slot
 
 from examples.manager_app.manager import WorkerManager
 from examples.manager_app.terminal import CancelReason, Outcome, TerminalEvent
-from workerkit.stack import Stack
+from workerkit import Stack
 
 if TYPE_CHECKING:
-    from workerkit.app import App
-    from workerkit.kind import WorkerKind
+    from workerkit import App, WorkerKind
 
 __all__ = ["ManagerStack"]
 

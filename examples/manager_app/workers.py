@@ -11,9 +11,7 @@ from examples.manager_app.domain import ChecksumResult, LookupResult
 from examples.manager_app.legacy_workers import ChecksumWorker, LookupWorker
 from examples.manager_app.pool_jobs import checksum_folder, lookup_words
 from examples.manager_app.stack import ManagerStack
-from workerkit.app import App, Stage
-from workerkit.kind import LegacyWorker, WorkerKind
-from workerkit.progress import WorkerProgress
+from workerkit import App, LegacyWorker, Stage, WorkerKind, WorkerProgress
 
 __all__ = ["app", "checksum", "compare_checksums", "compare_lookups", "lookup"]
 

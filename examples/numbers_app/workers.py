@@ -7,8 +7,7 @@ from typing import Any
 from examples.numbers_app.domain import PrimeResult
 from examples.numbers_app.legacy_workers import FetchThread, PrimeCountWorker
 from examples.numbers_app.pool_jobs import count_primes, fetch_pages
-from workerkit.app import App, Stage
-from workerkit.kind import LegacyWorker, WorkerKind, Workload
+from workerkit import App, LegacyWorker, Stage, WorkerKind, Workload
 
 __all__ = ["app", "compare_primes", "fetch", "primes"]
 

@@ -14,8 +14,7 @@ from typing import Any
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage, QPixmap
 
-from workerkit.app import App, Stage, Suite
-from workerkit.control import JobControl
+from workerkit import App, JobControl, LegacyWorker, Stage, Suite, WorkerKind
 from workerkit.imagelib.comparison import compare_listings, observe_search, observe_thumbnails
 from workerkit.imagelib.context import JobContext
 from workerkit.imagelib.domain.conditions import SearchConditions
@@ -30,7 +29,6 @@ from workerkit.imagelib.pool_workers.annotation import annotate_images
 from workerkit.imagelib.pool_workers.registration import register_directory
 from workerkit.imagelib.pool_workers.search import run_search
 from workerkit.imagelib.pool_workers.thumbnails import ThumbnailSummary, load_thumbnails
-from workerkit.kind import LegacyWorker, WorkerKind
 
 __all__ = ["READ_ONLY_KINDS", "Kind", "annotation", "app", "registration", "search", "thumbnail"]
 

@@ -8,17 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSize, Signal, Slot
 
+from workerkit import JobService
 from workerkit.flags import Flag
 from workerkit.imagelib.context import JobContext
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.kinds import Kind, app
-from workerkit.service import CONSTRUCTOR_SOURCE, DEFAULT_STACK, JobService
+from workerkit.service import CONSTRUCTOR_SOURCE, DEFAULT_STACK
 from workerkit.shadow import CandidateFactory, ShadowStats
 
 if TYPE_CHECKING:
+    from workerkit import Stack
     from workerkit.imagelib.domain.annotators import Annotator
     from workerkit.imagelib.domain.store import ImageRecord, ImageStore
-    from workerkit.stack import Stack
 
 __all__ = ["CONSTRUCTOR_SOURCE", "DEFAULT_STACK", "WorkerService"]
 

@@ -21,10 +21,7 @@ from examples.manager_app.stack import ManagerStack
 from examples.manager_app.terminal import CancelReason, Outcome
 from examples.manager_app.tests.support import JobLog, TerminalLog, digests_of, write_folder
 from examples.manager_app.workers import checksum, lookup
-from workerkit import JobState
-from workerkit.errors import WorkerError
-from workerkit.progress import WorkerProgress
-from workerkit.service import JobService
+from workerkit import JobService, JobState, WorkerError, WorkerProgress
 
 ServiceFactory = Callable[..., JobService]
 STACKS = ("legacy", "simplified")

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from examples.numbers_app.server import PageServer
 from examples.numbers_app.tests.support import worker_threads_alive
 from examples.numbers_app.workers import app
-from workerkit.service import JobService
+from workerkit import JobService
 
 FLAG_VARS = ("WORKERKIT_PRIMES", "WORKERKIT_FETCH")
 

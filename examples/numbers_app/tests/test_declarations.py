@@ -9,8 +9,7 @@ from examples.numbers_app.domain import PrimeResult
 from examples.numbers_app.legacy_workers import FetchThread, PrimeCountWorker
 from examples.numbers_app.pool_jobs import count_primes, fetch_pages
 from examples.numbers_app.workers import app, compare_primes, fetch, primes
-from workerkit.app import App
-from workerkit.kind import DeclarationError, LegacyWorker, WorkerKind
+from workerkit import App, DeclarationError, LegacyWorker, WorkerKind
 
 
 def test_app_declares_primes_then_fetch() -> None:

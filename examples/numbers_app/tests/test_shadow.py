@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from examples.numbers_app.tests.jobs import JobLog, is_pool_progress
 from examples.numbers_app.tests.support import expected_primes
 from examples.numbers_app.workers import fetch, primes
-from workerkit.app import App
+from workerkit import App
 
 
 def test_shadow_shows_legacy_and_logs_a_match(

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, cast
 
 from PIL import ExifTags, Image, ImageOps
 
-from workerkit.errors import JobCanceled
+from workerkit import JobCanceled
 from workerkit.imagelib.domain.hashing import dhash
 from workerkit.imagelib.domain.scanner import display_path
 

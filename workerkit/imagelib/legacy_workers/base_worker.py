@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from workerkit.progress import WorkerProgress
+from workerkit import WorkerProgress
 
 __all__ = [
     "CancellationController",

@@ -12,8 +12,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from workerkit import LegacyWorker
 from workerkit.imagelib.legacy_workers.base_worker import LoRAIroWorkerBase
-from workerkit.kind import LegacyWorker
 
 __all__ = ["WorkerManager"]
 

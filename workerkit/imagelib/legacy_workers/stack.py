@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Slot
 
+from workerkit import Stack
 from workerkit.errors import as_exception
 from workerkit.imagelib.legacy_workers.manager import WorkerManager
 from workerkit.progress import progress_of
-from workerkit.stack import Stack
 
 if TYPE_CHECKING:
-    from workerkit.app import App
-    from workerkit.kind import WorkerKind
+    from workerkit import App, WorkerKind
 
 __all__ = ["LoRAIroManagerStack"]
 

@@ -9,7 +9,7 @@ from contextlib import aclosing
 
 import aiohttp
 
-from workerkit.control import JobControl
+from workerkit import JobControl
 from workerkit.imagelib.context import JobContext
 from workerkit.imagelib.domain.annotation import annotate_one, missing_image_outcome, record_outcome
 from workerkit.imagelib.domain.annotators import AnnotationError, AsyncAnnotator

@@ -6,8 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workerkit.control import JobControl
-from workerkit.errors import JobCanceled
+from workerkit import JobCanceled, JobControl
 from workerkit.imagelib.domain.intake import prepare_image
 from workerkit.imagelib.domain.results import FileFailure, RegistrationResult
 from workerkit.imagelib.domain.scanner import scan_library

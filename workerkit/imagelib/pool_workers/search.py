@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from workerkit.control import JobControl
-from workerkit.errors import JobCanceled
+from workerkit import JobCanceled, JobControl
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import SearchResult
 from workerkit.imagelib.domain.store import ImageStore, StoreInterrupted

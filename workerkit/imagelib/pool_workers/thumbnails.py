@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QImage
 
-from workerkit.control import JobControl
-from workerkit.errors import JobCanceled
+from workerkit import JobCanceled, JobControl
 from workerkit.imagelib.domain.results import FileFailure
 from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.imagelib.domain.thumbnails import decode_thumbnail
