@@ -133,23 +133,39 @@ class PoolControl:
 Work = Callable[..., Any]
 
 
-class Job:
-    """Run ``work`` on a pool thread and post one terminal event, whatever the work raises."""
+class Job(PoolControl):
+    """Run ``work`` on a pool thread and post one terminal event, whatever the work raises.
 
-    # A burst keeps a job per submission alive until it runs: no per-job closure or dict.
-    __slots__ = ("_args", "_kwargs", "_work", "control")
+    The job is its own control: the work gets it as its ``JobControl``. A burst keeps a
+    job per submission alive until it runs, so a job is one object with slots (no second
+    object, closure or dict per job).
+    """
+
+    __slots__ = ("_args", "_kwargs", "_work")
 
     def __init__(
-        self, control: PoolControl, work: Work, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+        self,
+        job_id: str,
+        signals: JobSignals,
+        token: CancelToken,
+        pool: QThreadPool,
+        work: Work,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
     ) -> None:
-        self.control = control
+        super().__init__(job_id, signals, token, pool)
         self._work = work
         self._args = args
         self._kwargs = kwargs or None  # most jobs have none: keep no empty dict
 
+    @property
+    def control(self) -> PoolControl:
+        """Return what the work is given as its control: the job itself."""
+        return self
+
     def run(self) -> None:
         """Run the work here, on the pool thread that took the job from its queue."""
-        control = self.control
+        control: PoolControl = self
         control._quiet_until = time.monotonic() + QUIET_S
         try:
             outcome, payload = self._outcome(control)

@@ -46,18 +46,15 @@ class _InFlight(Job):
     def __init__(
         self,
         kind: WorkerKind,
-        control: PoolControl,
+        job_id: str,
+        signals: JobSignals,
+        pool: QThreadPool,
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
     ) -> None:
-        super().__init__(control, _work_of(kind), args, kwargs)
+        super().__init__(job_id, signals, CancelToken(), pool, _work_of(kind), args, kwargs)
         self.kind = kind
         self.partials: list[Any] | None = None
-
-    @property
-    def token(self) -> CancelToken:
-        """Return the job's cancel token (its control's: one per job, not two references)."""
-        return self.control.token
 
 
 class SimplifiedStack(Stack):
@@ -92,9 +89,8 @@ class SimplifiedStack(Stack):
         if kind.latest_wins and (previous := self._current.get(kind.name)) is not None:
             self.cancel(previous)
         job_id = new_job_id(kind)
-        token = CancelToken()
-        control = PoolControl(job_id, self._signals, token, self.pool)
-        job = self._jobs[job_id] = _InFlight(kind, control, args, kwargs)
+        job = _InFlight(kind, job_id, self._signals, self.pool, args, kwargs)
+        self._jobs[job_id] = job
         if kind.latest_wins:
             self._current[kind.name] = job_id
         self._queue.put(job)

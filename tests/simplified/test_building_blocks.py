@@ -231,8 +231,8 @@ def test_job_progress_is_quiet_only_while_the_job_is_young(
 ) -> None:
     monkeypatch.setattr(job_module, "QUIET_S", quiet_s)
     mailbox = _Recorder()
-    control = PoolControl("a", mailbox, CancelToken(), QThreadPool.globalInstance())  # type: ignore[arg-type]
-    Job(control, _report_twice, (), {}).run()
+    pool = QThreadPool.globalInstance()
+    Job("a", mailbox, CancelToken(), pool, _report_twice, (), {}).run()  # type: ignore[arg-type]
     assert mailbox.posts == [(PROGRESS, quiet), (PROGRESS, quiet), (FINISHED, False)]
 
 
