@@ -3,6 +3,6 @@
 It runs the legacy side of every app that declares no ``legacy_stack`` of its own.
 """
 
-from workerkit.legacy.thread_stack import ThreadStack
+from workerkit.legacy._thread_stack import ThreadStack
 
 __all__ = ["ThreadStack"]

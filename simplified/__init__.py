@@ -4,7 +4,7 @@
 ``workerkit.JobControl`` a pool function is given.
 """
 
-from workerkit.simplified.job import PoolControl
-from workerkit.simplified.stack import SimplifiedStack
+from workerkit.simplified._job import PoolControl
+from workerkit.simplified._stack import SimplifiedStack
 
 __all__ = ["PoolControl", "SimplifiedStack"]

@@ -23,7 +23,7 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.legacy_workers.manager import WorkerManager
 from workerkit.imagelib.sample import SampleManifest, make_sample_library
 from workerkit.imagelib.service import WorkerService
-from workerkit.testing.isolation import ChildDidNotEnd, end_child_after_case, in_child
+from workerkit.testing._isolation import ChildDidNotEnd, end_child_after_case, in_child
 from workerkit.tools.benchmarks.probes import qthreads_alive
 
 SAMPLE_COUNT = 200

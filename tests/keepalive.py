@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread
 
 from workerkit.imagelib.legacy_workers.manager import WorkerManager
-from workerkit.testing.threads import qthreads_alive
+from workerkit.testing._threads import qthreads_alive
 
 __all__ = ["legacy_workers_kept"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from workerkit import stacks
-from workerkit.app import APP_ENV, Stage, load_app
+from workerkit import _stacks as stacks
+from workerkit._app import APP_ENV, Stage, load_app
 from workerkit.flags import ENV_VARS
 from workerkit.tools.checklist import (
     BEGIN_MARKER,
@@ -439,7 +439,7 @@ def test_checklist_legacy_route_lists_every_source_that_says_legacy(project: Pat
     assert status is Status.FAIL
     assert detail.startswith(
         "annotation can still run on legacy: the app's default_stack says legacy; "
-        "workerkit/service.py DEFAULT_STACK says legacy; "
+        "workerkit/_service.py DEFAULT_STACK says legacy; "
         "workerkit.toml [workers] annotation says legacy. Declare "
         'App(..., default_stack="simplified") and make every flag source that names legacy '
         "say simplified (or drop it)"
@@ -477,7 +477,7 @@ def test_checklist_unregistered_legacy_claims_stage_4(
 
     assert gate(report, "search cannot reach legacy") == (
         Status.PASS,
-        "the legacy stack is no longer registered in workerkit.stacks",
+        "the legacy stack is no longer registered in workerkit._stacks",
     )
     assert report.stages[3].claimed
     assert report.claimed == 4
@@ -708,8 +708,8 @@ TINY_APP = '''\
 
 from PySide6.QtCore import QObject, Signal
 
-from workerkit.app import App, Stage
-from workerkit.kind import LegacyWorker, WorkerKind
+from workerkit._app import App, Stage
+from workerkit._kind import LegacyWorker, WorkerKind
 
 
 class Worker(QObject):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.test_compare import _check_schema
-from workerkit.kind import DeclarationError, Workload
+from workerkit._kind import DeclarationError, Workload
 from workerkit.tools.benchmarks.apps import load_target, select_workers
 from workerkit.tools.benchmarks.plan import WORKERS
 from workerkit.tools.cli import main as cli_main
@@ -25,8 +25,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from workerkit.app import App
-from workerkit.kind import LegacyWorker, WorkerKind, Workload
+from workerkit._app import App
+from workerkit._kind import LegacyWorker, WorkerKind, Workload
 
 
 def total_of(path):

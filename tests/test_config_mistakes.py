@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workerkit.app import AppError, load_app
+from workerkit._app import AppError, load_app
 from workerkit.flags import FlagWarning, resolve_flags
 from workerkit.imagelib.kinds import app as image_library
 
@@ -89,7 +89,7 @@ def test_config_default_stack_sets_every_kinds_default_flag() -> None:
 def test_config_default_stack_other_than_a_stack_is_refused() -> None:
     """Fails if a misspelt default_stack is accepted (every job would fail at start)."""
     from workerkit import App
-    from workerkit.kind import DeclarationError
+    from workerkit._kind import DeclarationError
 
     with pytest.raises(DeclarationError, match=r"default_stack must be 'legacy' or 'simplified'"):
         App("x", image_library.kinds, default_stack="pool")

@@ -51,11 +51,11 @@ def test_import_layers_hold(tmp_path: Path) -> None:
 def test_import_layers_catch_the_toolkit_importing_the_image_library(tmp_path: Path) -> None:
     """Fails if a forbidden import goes unnoticed (the contracts would check nothing)."""
     layout = installed_layout(tmp_path)
-    kind = layout / "workerkit" / "kind.py"
+    kind = layout / "workerkit" / "_kind.py"
     kind.unlink()
     kind.write_text(
-        (ROOT / "workerkit" / "kind.py").read_text() + "\nimport workerkit.imagelib.kinds\n"
+        (ROOT / "workerkit" / "_kind.py").read_text() + "\nimport workerkit.imagelib.kinds\n"
     )
     done = lint(layout)
     assert done.returncode != 0
-    assert "workerkit.kind -> workerkit.imagelib.kinds" in done.stdout, done.stdout
+    assert "workerkit._kind -> workerkit.imagelib.kinds" in done.stdout, done.stdout

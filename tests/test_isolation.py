@@ -74,7 +74,7 @@ def test_runs_after_the_death():
 
 @isolated
 def test_unfit_afterwards():
-    from workerkit.testing.isolation import end_child_after_case
+    from workerkit.testing._isolation import end_child_after_case
 
     note("unfit")
     end_child_after_case("left a lock held")

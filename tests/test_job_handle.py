@@ -15,11 +15,11 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from workerkit import App, JobCanceled, JobControl, JobService, LegacyWorker, WorkerKind
-from workerkit.app import UnknownKind
-from workerkit.errors import JobPending, WorkerError
-from workerkit.job import JobState
-from workerkit.kind import DeclarationError
-from workerkit.progress import WorkerProgress
+from workerkit._app import UnknownKind
+from workerkit._errors import JobPending, WorkerError
+from workerkit._job import JobState
+from workerkit._kind import DeclarationError
+from workerkit._progress import WorkerProgress
 
 from .legacy.shapes import ResultWorker
 

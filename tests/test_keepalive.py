@@ -14,7 +14,7 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.legacy_workers.manager import WorkerManager
 from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
 from workerkit.imagelib.service import WorkerService
-from workerkit.testing.threads import qthreads_alive
+from workerkit.testing._threads import qthreads_alive
 
 # Each test drives the image library's legacy stack: in a child pytest (isolation).
 pytestmark = [pytest.mark.timeout(60), pytest.mark.workerkit_isolated]

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from workerkit import LegacyWorker, WorkerKind
-from workerkit.kind import INTERRUPT, DeclarationError
+from workerkit._kind import INTERRUPT, DeclarationError
 
 
 class Worker(QObject):

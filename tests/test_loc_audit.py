@@ -94,7 +94,7 @@ def test_loc_audit_fixture_tree_splits_pieces_and_totals(tmp_path: Path) -> None
             "base",
             (("ProgressReporter", "progress"),),
         ),
-        AuditedFile("simplified", "plumbing", "simplified/job.py", "lifecycle"),
+        AuditedFile("simplified", "plumbing", "simplified/_job.py", "lifecycle"),
         AuditedFile(
             "legacy", "workers", "workerkit/imagelib/legacy_workers/search_worker.py", "search"
         ),
@@ -107,7 +107,7 @@ def test_loc_audit_fixture_tree_splits_pieces_and_totals(tmp_path: Path) -> None
     assert rows == {
         "legacy/base_worker.py": ("base", 3, True),
         "legacy/base_worker.py::ProgressReporter": ("progress", 3, True),
-        "simplified/job.py": ("lifecycle", 0, False),
+        "simplified/_job.py": ("lifecycle", 0, False),
         "workerkit/imagelib/legacy_workers/search_worker.py": ("search", 4, True),
         "workerkit/imagelib/pool_workers/search.py": ("search", 1, True),
     }
@@ -118,7 +118,7 @@ def test_loc_audit_fixture_tree_splits_pieces_and_totals(tmp_path: Path) -> None
     assert audit.unclassified == ("simplified/extra.py",)
     assert audit.by_concern()["progress"] == {"legacy": 3, "simplified": 0}
     text = "\n".join(audit.lines())
-    assert "| simplified | plumbing | lifecycle | `simplified/job.py` | 0 (file absent) |" in text
+    assert "| simplified | plumbing | lifecycle | `simplified/_job.py` | 0 (file absent) |" in text
     assert (
         "- total: legacy 10, simplified 1 code lines (90% fewer); "
         "the research note claimed about 800 -> 200 (75% fewer)"
@@ -153,7 +153,7 @@ def test_loc_audit_lists_the_files_of_the_new_layout() -> None:
         "base_worker.py",
         "stack.py",
     }
-    assert "simplified/coroutine.py" in plumbing
+    assert "simplified/_coroutine.py" in plumbing
     # legacy/ is workerkit's careful QThread stack, not the image library's "before".
     stacks = ("simplified/", "workerkit/imagelib/legacy_workers/")
     assert [name for name in audit.unclassified if name.startswith(stacks)] == []

@@ -10,12 +10,12 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressBar, QProgressDialog, QPushButton
 
+from workerkit._progress import WorkerProgress
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.kinds import app as image_library
 from workerkit.imagelib.sample import SampleManifest, make_sample_library
 from workerkit.imagelib.service import WorkerService
-from workerkit.progress import WorkerProgress
 from workerkit.progress_ui import (
     ProgressBinding,
     bind_progress_bar,

@@ -249,8 +249,8 @@ def test_routing_old_names_still_work_with_a_deprecation_warning(
     make_service: Callable[..., WorkerService], store: ImageStore
 ) -> None:
     """Fails if code written against set_backend/backend_for/backends= breaks, or says nothing."""
+    from workerkit._service import JobService
     from workerkit.imagelib.kinds import app
-    from workerkit.service import JobService
 
     with pytest.deprecated_call(match=r"JobService\(backends=...\) is deprecated; pass stacks="):
         service = JobService(app, backends={"search": "simplified"})

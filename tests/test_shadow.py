@@ -16,20 +16,13 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
-from workerkit.simplified.stack import SimplifiedStack
-from workerkit.simplified.token import JobCanceled
+from workerkit.simplified._stack import SimplifiedStack
+from workerkit.simplified._token import JobCanceled
 
-import workerkit.shadow
-from workerkit.control import JobControl
-from workerkit.imagelib.comparison import Listing, compare_listings
-from workerkit.imagelib.domain.conditions import SearchConditions
-from workerkit.imagelib.domain.results import SearchResult, ThumbnailResult
-from workerkit.imagelib.domain.store import ImageStore
-from workerkit.imagelib.kinds import search as search_kind
-from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
-from workerkit.imagelib.service import WorkerService
-from workerkit.kind import WorkerKind
-from workerkit.shadow import (
+import workerkit._shadow
+from workerkit._control import JobControl
+from workerkit._kind import WorkerKind
+from workerkit._shadow import (
     DEFAULT_SHADOW_LOG,
     MAX_DIFFERENCES,
     Observation,
@@ -38,6 +31,13 @@ from workerkit.shadow import (
     read_shadow_log,
     summarize_shadow_log,
 )
+from workerkit.imagelib.comparison import Listing, compare_listings
+from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.results import SearchResult, ThumbnailResult
+from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import search as search_kind
+from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
+from workerkit.imagelib.service import WorkerService
 
 # Each test drives the image library's legacy stack: in a child pytest (isolation).
 pytestmark = [pytest.mark.timeout(120), pytest.mark.workerkit_isolated]
@@ -346,13 +346,13 @@ def test_shadow_comparison_runs_off_the_gui_thread(
     qtbot, shadowed: Callable[..., WorkerService], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[int] = []
-    original = workerkit.shadow.compare_observations
+    original = workerkit._shadow.compare_observations
 
     def spy(kind: WorkerKind, legacy: Observation, candidate: Observation) -> list[str]:
         threads.append(threading.get_ident())
         return original(kind, legacy, candidate)
 
-    monkeypatch.setattr(workerkit.shadow, "compare_observations", spy)
+    monkeypatch.setattr(workerkit._shadow, "compare_observations", spy)
     service = shadowed()
     run = Run(service)
     run.until_compared(qtbot, service.start_search(SearchConditions(limit=3)))

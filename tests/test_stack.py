@@ -12,10 +12,10 @@ from PySide6.QtCore import QObject
 from pytestqt.qtbot import QtBot
 
 from workerkit import App, JobService, LegacyWorker, Stack, WorkerError, WorkerKind
-from workerkit.kind import DeclarationError
-from workerkit.progress import WorkerProgress
-from workerkit.stack import new_job_id
-from workerkit.testing.recorder import EventLog
+from workerkit._kind import DeclarationError
+from workerkit._progress import WorkerProgress
+from workerkit._stack import new_job_id
+from workerkit.testing._recorder import EventLog
 
 from .legacy.shapes import ResultWorker
 

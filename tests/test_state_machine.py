@@ -82,7 +82,7 @@ from workerkit.imagelib.domain.imaging import ImageError
 from workerkit.imagelib.domain.intake import prepare_image
 from workerkit.imagelib.domain.scanner import scan_images
 from workerkit.imagelib.domain.sidecars import normalize_tag
-from workerkit.testing.threads import qthreads_alive
+from workerkit.testing._threads import qthreads_alive
 
 from .child import run_child
 from .contract.conftest import spin_for, spin_until

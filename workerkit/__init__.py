@@ -13,6 +13,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "INTERRUPT",
     "App",
     "DeclarationError",
     "Job",
@@ -21,6 +22,7 @@ __all__ = [
     "JobService",
     "JobState",
     "LegacyWorker",
+    "ShadowStats",
     "Stack",
     "Stage",
     "Suite",
@@ -35,35 +37,38 @@ __version__ = "0.2.0"
 
 # Imported lazily so that `import workerkit` (the CLI, the sample generator) does not load Qt.
 _LOCATIONS = {
-    "App": "workerkit.app",
-    "DeclarationError": "workerkit.kind",
-    "Job": "workerkit.job",
-    "JobCanceled": "workerkit.errors",
-    "JobControl": "workerkit.control",
-    "JobState": "workerkit.job",
-    "JobService": "workerkit.service",
-    "LegacyWorker": "workerkit.kind",
-    "Stack": "workerkit.stack",
-    "Stage": "workerkit.app",
-    "Suite": "workerkit.app",
-    "WorkerError": "workerkit.errors",
-    "WorkerKind": "workerkit.kind",
-    "WorkerProgress": "workerkit.progress",
-    "Workload": "workerkit.kind",
-    "load_app": "workerkit.app",
+    "App": "workerkit._app",
+    "DeclarationError": "workerkit._kind",
+    "INTERRUPT": "workerkit._kind",
+    "ShadowStats": "workerkit._shadow",
+    "Job": "workerkit._job",
+    "JobCanceled": "workerkit._errors",
+    "JobControl": "workerkit._control",
+    "JobState": "workerkit._job",
+    "JobService": "workerkit._service",
+    "LegacyWorker": "workerkit._kind",
+    "Stack": "workerkit._stack",
+    "Stage": "workerkit._app",
+    "Suite": "workerkit._app",
+    "WorkerError": "workerkit._errors",
+    "WorkerKind": "workerkit._kind",
+    "WorkerProgress": "workerkit._progress",
+    "Workload": "workerkit._kind",
+    "load_app": "workerkit._app",
 }
 # The image library's names, once re-exported here: now in workerkit.imagelib.
 _MOVED = frozenset({"ImageRecord", "ImageStore", "Kind", "SearchConditions", "WorkerService"})
 
 if TYPE_CHECKING:
-    from workerkit.app import App, Stage, Suite, load_app
-    from workerkit.control import JobControl
-    from workerkit.errors import JobCanceled, WorkerError
-    from workerkit.job import Job, JobState
-    from workerkit.kind import DeclarationError, LegacyWorker, WorkerKind, Workload
-    from workerkit.progress import WorkerProgress
-    from workerkit.service import JobService
-    from workerkit.stack import Stack
+    from workerkit._app import App, Stage, Suite, load_app
+    from workerkit._control import JobControl
+    from workerkit._errors import JobCanceled, WorkerError
+    from workerkit._job import Job, JobState
+    from workerkit._kind import INTERRUPT, DeclarationError, LegacyWorker, WorkerKind, Workload
+    from workerkit._progress import WorkerProgress
+    from workerkit._service import JobService
+    from workerkit._shadow import ShadowStats
+    from workerkit._stack import Stack
 
 
 def __getattr__(name: str) -> Any:

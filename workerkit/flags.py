@@ -2,7 +2,7 @@
 
 Sources, highest first: the runtime API (``set_stack``), command-line options,
 environment variables (``WORKERKIT_<KIND>``), the ``[workers]`` table of a TOML file,
-the default. Every kind is one the app declares (``workerkit.app``); nothing here
+the default. Every kind is one the app declares (``workerkit._app``); nothing here
 lists kinds. No Qt here: importing this module loads no Qt.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workerkit.app import App
+    from workerkit._app import App
 
 __all__ = [
     "CONFIG_FILE",
@@ -98,7 +98,7 @@ def __getattr__(name: str) -> Any:
 def _app(app: App | None) -> App:
     if app is not None:
         return app
-    from workerkit.app import load_app
+    from workerkit._app import load_app
 
     return load_app()
 
@@ -155,7 +155,7 @@ def resolve_flags(
 
 
 def _parse_kind(app: App, kind: str, source: str) -> str:
-    from workerkit.app import UnknownKind
+    from workerkit._app import UnknownKind
 
     try:
         return app.kind(kind).name
@@ -319,7 +319,7 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _cmd_flags(args: argparse.Namespace) -> int:
-    from workerkit.app import app_spec, load_app
+    from workerkit._app import app_spec, load_app
 
     try:
         spec, source = app_spec(None, getattr(args, "app", None))

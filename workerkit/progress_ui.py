@@ -19,10 +19,10 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QDialog, QProgressBar, QProgressDialog, QWidget
 
-from workerkit.progress import WorkerProgress
+from workerkit._progress import WorkerProgress
 
 if TYPE_CHECKING:
-    from workerkit.service import JobService
+    from workerkit._service import JobService
 
 __all__ = [
     "Outcome",

@@ -14,14 +14,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from workerkit.simplified.signals import CANCELED, FAILED, FINISHED, PROGRESS
-from workerkit.simplified.stack import SimplifiedStack, _InFlight
+from workerkit.simplified._signals import CANCELED, FAILED, FINISHED, PROGRESS
+from workerkit.simplified._stack import SimplifiedStack, _InFlight
 
-from workerkit.app import App
-from workerkit.control import JobControl
-from workerkit.kind import LegacyWorker, WorkerKind
-from workerkit.progress import WorkerProgress
-from workerkit.stack import Stack
+from workerkit._app import App
+from workerkit._control import JobControl
+from workerkit._kind import LegacyWorker, WorkerKind
+from workerkit._progress import WorkerProgress
+from workerkit._stack import Stack
 from workerkit.testing import Contract, ContractSuite, call
 
 # The long job: this many blocking steps of STEP_S each, a cancel check between steps.

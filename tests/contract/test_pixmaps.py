@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import workerkit.simplified.stack
+import workerkit.simplified._stack
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
 
@@ -21,7 +21,7 @@ from .conftest import LONG_MS, THUMBNAIL_PX, Defect, EventLog, spin_until, stack
 pytestmark = pytest.mark.timeout(120)
 
 # Both stacks' modules must be loaded before their QPixmap names are replaced.
-_STACK_MODULES = (workerkit.imagelib.legacy_workers.stack, workerkit.simplified.stack)
+_STACK_MODULES = (workerkit.imagelib.legacy_workers.stack, workerkit.simplified._stack)
 _PACKAGES = frozenset({"legacy", "simplified", "workerkit"})
 
 

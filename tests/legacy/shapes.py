@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from workerkit import App, LegacyWorker, WorkerKind
-from workerkit.kind import INTERRUPT
+from workerkit._kind import INTERRUPT
 
 # The longest a held worker waits for its gate before it gives up on the test.
 GATE_S = 30.0

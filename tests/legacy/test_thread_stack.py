@@ -17,10 +17,10 @@ from PySide6.QtCore import QObject, QThread
 from pytestqt.qtbot import QtBot
 
 from workerkit import JobService
-from workerkit.errors import WorkerError
-from workerkit.progress import WorkerProgress
-from workerkit.testing.recorder import EventLog
-from workerkit.testing.threads import qthreads_alive
+from workerkit._errors import WorkerError
+from workerkit._progress import WorkerProgress
+from workerkit.testing._recorder import EventLog
+from workerkit.testing._threads import qthreads_alive
 
 from . import shapes
 

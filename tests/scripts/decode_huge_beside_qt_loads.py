@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication, QImageReader
-from workerkit.simplified.token import JobCanceled
+from workerkit.simplified._token import JobCanceled
 
 from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.imagelib.domain.thumbnails import decode_thumbnail

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QThreadPool
-from workerkit.simplified import job as job_module
-from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.executor import PoolExecutor
-from workerkit.simplified.fanout import map_ahead, ordered_map
-from workerkit.simplified.job import Job, PoolControl
-from workerkit.simplified.queue import JobQueue
-from workerkit.simplified.signals import (
+from workerkit.simplified import _job as job_module
+from workerkit.simplified._coroutine import run_coroutine
+from workerkit.simplified._executor import PoolExecutor
+from workerkit.simplified._fanout import map_ahead, ordered_map
+from workerkit.simplified._job import Job, PoolControl
+from workerkit.simplified._queue import JobQueue
+from workerkit.simplified._signals import (
     CANCELED,
     FINISHED,
     PARTIAL,
@@ -24,10 +24,10 @@ from workerkit.simplified.signals import (
     QUIET_S,
     JobSignals,
 )
-from workerkit.simplified.throttle import ProgressThrottle
-from workerkit.simplified.token import CancelToken, JobCanceled
+from workerkit.simplified._throttle import ProgressThrottle
+from workerkit.simplified._token import CancelToken, JobCanceled
 
-from workerkit.progress import WorkerProgress
+from workerkit._progress import WorkerProgress
 
 pytestmark = pytest.mark.timeout(30)
 

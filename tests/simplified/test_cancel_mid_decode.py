@@ -21,7 +21,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
-from workerkit.simplified.token import JobCanceled
+from workerkit.simplified._token import JobCanceled
 
 from workerkit.imagelib.domain.imaging import probe_image
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore

@@ -22,14 +22,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
-from workerkit.simplified.fanout import ordered_map
-from workerkit.simplified.job import PoolControl
-from workerkit.simplified.token import CancelToken
+from workerkit.simplified._fanout import ordered_map
+from workerkit.simplified._job import PoolControl
+from workerkit.simplified._token import CancelToken
 
-from workerkit.app import App
+from workerkit._app import App
+from workerkit._kind import LegacyWorker, WorkerKind
+from workerkit._service import JobService
 from workerkit.imagelib import ImageStore, WorkerService
-from workerkit.kind import LegacyWorker, WorkerKind
-from workerkit.service import JobService
 
 from ..child import run_child
 
@@ -237,8 +237,8 @@ import time, shiboken6
 from PySide6.QtCore import QCoreApplication
 app = QCoreApplication([])
 from tests.simplified.test_failure_guarantees import STUCK_APP, STUCK_ENTERED
-from workerkit.service import JobService
-from workerkit.simplified import stack as backend
+from workerkit._service import JobService
+from workerkit.simplified import _stack as backend
 backend.DRAIN_TIMEOUT_MS = 300
 service = JobService(STUCK_APP, stacks={"stuck": "simplified"}, max_threads=1)
 pool = service.stack("simplified").pool

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSize, Signal, Slot
 
-from workerkit import JobService
+from workerkit import JobService, ShadowStats
 from workerkit.flags import Flag
 from workerkit.imagelib.context import JobContext
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.kinds import Kind, app
-from workerkit.service import CONSTRUCTOR_SOURCE, DEFAULT_STACK
-from workerkit.shadow import CandidateFactory, ShadowStats
 
 if TYPE_CHECKING:
     from workerkit import Stack
     from workerkit.imagelib.domain.annotators import Annotator
     from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 
-__all__ = ["CONSTRUCTOR_SOURCE", "DEFAULT_STACK", "WorkerService"]
+__all__ = ["WorkerService"]
 
 # The original facade named its signals after these words, not after the kinds.
 _SIGNAL_WORDS: dict[str, str] = {
@@ -65,7 +63,7 @@ class WorkerService(QObject):
     # (job id, RegistrationResult) of a canceled registration: what it had committed.
     batch_registration_committed = Signal(str, object)
 
-    # One record per shadow comparison (see workerkit.shadow); candidates emit nothing else here.
+    # One record per shadow comparison (JobService.shadow_compared); candidates emit nothing here.
     shadow_compared = Signal(object)
 
     def __init__(
@@ -78,7 +76,7 @@ class WorkerService(QObject):
         flags: Mapping[str, Flag] | None = None,
         shadow_log: Path | None = None,
         parent: QObject | None = None,
-        _shadow_candidate: CandidateFactory | None = None,
+        _shadow_candidate: Callable[..., Any] | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store

@@ -10,7 +10,16 @@ class TestMyWorkers(ContractSuite):
 
 from __future__ import annotations
 
-from workerkit.testing.cases import ContractSuite
-from workerkit.testing.contract import Contract, Sample, call
+from workerkit.testing._cases import ContractSuite
+from workerkit.testing._contract import Contract, Sample, call
+from workerkit.testing._harness import legacy_thread_names
+from workerkit.testing._threads import qthreads_alive
 
-__all__ = ["Contract", "ContractSuite", "Sample", "call"]
+__all__ = [
+    "Contract",
+    "ContractSuite",
+    "Sample",
+    "call",
+    "legacy_thread_names",
+    "qthreads_alive",
+]

@@ -5,7 +5,7 @@ plugin runs each case for every declared kind on every stack of the contract, re
 legacy case that fails as an expected failure of the legacy stack, and runs every
 legacy case (and every test marked ``workerkit_isolated``) in a child pytest, where a
 hang or a crash is that case's result instead of the end of the run
-(``workerkit.testing.isolation``).
+(``workerkit.testing._isolation``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pluggy import Result
 
-from workerkit.testing import isolation
+from workerkit.testing import _isolation as isolation
 
 __all__ = [
     "contract_harness",
@@ -53,7 +53,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize the cases of a ContractSuite subclass over (kind, stack)."""
     if "contract_kind" not in metafunc.fixturenames:
         return
-    from workerkit.testing.cases import contract_of
+    from workerkit.testing._cases import contract_of
 
     contract = contract_of(metafunc.cls)
     if contract is None:
@@ -80,8 +80,8 @@ def contract_harness(
     contract_stack: str,
 ) -> Iterator[Any]:
     """Return the harness of one contract case: a fresh JobService routed to one stack."""
-    from workerkit.testing.cases import contract_of
-    from workerkit.testing.harness import Harness
+    from workerkit.testing._cases import contract_of
+    from workerkit.testing._harness import Harness
 
     contract = contract_of(request.cls)
     assert contract is not None
@@ -231,7 +231,7 @@ def _convert_legacy_failure(
 ) -> None:
     if call.when != "call" or not report.failed:
         return
-    from workerkit.testing.cases import contract_of
+    from workerkit.testing._cases import contract_of
 
     contract = contract_of(getattr(item, "cls", None))
     if marker.args[1] != "legacy" or contract is None or contract.legacy_failures != "xfail":

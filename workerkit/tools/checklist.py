@@ -1,6 +1,6 @@
 """The migration checklist: each stage's gates, checked from flags, tests, benchmarks and logs.
 
-The stages, their kinds and the budgets are the app's (``workerkit.app``, ``--app``):
+The stages, their kinds and the budgets are the app's (``workerkit._app``, ``--app``):
 an ``App(stages=..., budgets=...)`` declares them; an app without stages gets one
 stage per kind and a last stage that removes legacy (``default_stages``). The
 gates read the app's own test results, compare JSON and shadow log.
@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, TypedDict
 from xml.etree import ElementTree
 
-from workerkit import stacks
-from workerkit.app import APP_ENV, App, Stage, Suite, app_spec, load_app
+from workerkit import _stacks as stacks
+from workerkit._app import APP_ENV, App, Stage, Suite, app_spec, load_app
 from workerkit.flags import CONFIG_FILE, Flag, FlagError, default_flags, env_var, resolve_flags
 from workerkit.tools.loc_audit import LocAudit, audit_loc
 
@@ -74,7 +74,7 @@ BEGIN_MARKER = "<!-- checklist:begin -->"
 END_MARKER = "<!-- checklist:end -->"
 DEFAULT_MIGRATION = Path("MIGRATION.md")
 DEFAULT_COMPARE = Path("workerkit-compare/compare.json")
-# Same default as workerkit.shadow.DEFAULT_SHADOW_LOG; that module imports Qt.
+# Same default as workerkit._shadow.DEFAULT_SHADOW_LOG; that module imports Qt.
 DEFAULT_SHADOW_LOG = Path("workerkit-shadow.jsonl")
 RESULTS_DIR = Path("workerkit-checklist")
 DEFAULT_MIN_COMPARED = 50
@@ -304,7 +304,7 @@ class Options:
     """Where the checklist looks for its facts, and whether it may run tests and benchmarks.
 
     ``app`` is the app's ``module:attribute`` (default: the configured app, see
-    ``workerkit.app.load_app``); ``contract_tests`` are the test paths whose ids,
+    ``workerkit._app.load_app``); ``contract_tests`` are the test paths whose ids,
     selected by the words ``simplified`` and the kind, gate each kind.
     """
 
@@ -876,7 +876,7 @@ def check_shadow(evidence: Evidence, kind: str) -> Gate:
 
 
 def _shadow_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    # workerkit.shadow.read_shadow_log does this too, but importing it loads Qt.
+    # workerkit._shadow.read_shadow_log does this too, but importing it loads Qt.
     records = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -903,7 +903,7 @@ def check_no_legacy_route(evidence: Evidence, kind: str) -> Gate:
     name = f"{kind} cannot reach legacy"
     if "legacy" not in stacks.STACKS:
         return Gate(
-            name, Status.PASS, "the legacy stack is no longer registered in workerkit.stacks"
+            name, Status.PASS, "the legacy stack is no longer registered in workerkit._stacks"
         )
     routes = [
         f"{source} says {value}"
@@ -926,7 +926,7 @@ def _routes(evidence: Evidence, kind: str) -> list[tuple[str, str]]:
     routes = [("the app's default_stack", default_flags(evidence.app)[kind].value)]
     service_default = _service_default(evidence.options.root)
     if service_default is not None:
-        routes.append(("workerkit/service.py DEFAULT_STACK", service_default))
+        routes.append(("workerkit/_service.py DEFAULT_STACK", service_default))
     flag = evidence.flag(kind)
     if isinstance(flag, str):
         routes.append(("the flag sources", f"nothing readable ({flag})"))

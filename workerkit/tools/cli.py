@@ -88,11 +88,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _default_to_offscreen()
     from PySide6.QtGui import QGuiApplication
 
+    from workerkit._stacks import check_stack
     from workerkit.imagelib.domain.store import ImageStore
     from workerkit.imagelib.kinds import Kind
     from workerkit.imagelib.pipeline import run_pipeline
     from workerkit.imagelib.sample import ensure_sample_library
-    from workerkit.stacks import check_stack
 
     stack = check_stack(args.stack)
     library = args.library or ensure_sample_library().root

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from examples.manager_app.tests.support import write_folder, write_word_list
 from examples.manager_app.workers import app
 from workerkit import JobService
-from workerkit.testing.threads import qthreads_alive
+from workerkit.testing import qthreads_alive
 
 
 @pytest.fixture

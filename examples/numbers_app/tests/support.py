@@ -8,8 +8,7 @@ from typing import Any
 
 from examples.numbers_app.domain import PrimeResult
 from examples.numbers_app.workers import app
-from workerkit.testing.harness import legacy_thread_names
-from workerkit.testing.threads import qthreads_alive
+from workerkit.testing import legacy_thread_names, qthreads_alive
 
 __all__ = ["StubCanceled", "StubControl", "expected_primes", "worker_threads_alive"]
 

@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Slot
 
-from workerkit import Stack
-from workerkit.errors import as_exception
+from workerkit import Stack, WorkerError, WorkerProgress
 from workerkit.imagelib.legacy_workers.manager import WorkerManager
-from workerkit.progress import progress_of
 
 if TYPE_CHECKING:
     from workerkit import App, WorkerKind
@@ -93,7 +91,7 @@ class LoRAIroManagerStack(Stack):
         assert adapter is not None
         if adapter.progress is not None:
             getattr(worker, adapter.progress).connect(
-                lambda p: self.job_progressed.emit(name, worker_id, progress_of(p))
+                lambda p: self.job_progressed.emit(name, worker_id, WorkerProgress.of(p))
             )
         if adapter.batch_progress is not None:
             getattr(worker, adapter.batch_progress).connect(
@@ -134,7 +132,7 @@ class LoRAIroManagerStack(Stack):
     def _on_worker_error(self, worker_id: str, message: str) -> None:
         kind = self.app.of_job(worker_id)
         self._clear_current(kind)
-        self.job_failed.emit(kind.name, worker_id, as_exception(message))
+        self.job_failed.emit(kind.name, worker_id, WorkerError.of(message))
 
     @Slot(str)
     def _on_worker_canceled(self, worker_id: str) -> None:

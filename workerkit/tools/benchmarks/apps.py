@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from workerkit.app import App, app_spec, load_app
-from workerkit.kind import WorkerKind, Workload
+from workerkit._app import App, app_spec, load_app
+from workerkit._kind import WorkerKind, Workload
 from workerkit.tools.benchmarks.plan import WORKERS, parse_workers, split_names
 
 __all__ = [

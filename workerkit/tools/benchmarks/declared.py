@@ -15,9 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import QTimer, Slot
 
-from workerkit.app import App, load_app
-from workerkit.kind import Workload
-from workerkit.service import JobService
+from workerkit._app import App, load_app
+from workerkit._kind import Workload
+from workerkit._service import JobService
 from workerkit.tools.benchmarks.apps import JOB_ENDS, find_workload
 from workerkit.tools.benchmarks.harness import EventBench, JobEvent
 from workerkit.tools.benchmarks.workloads import Metrics, latency_metrics

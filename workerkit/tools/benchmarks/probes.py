@@ -8,7 +8,7 @@ import psutil
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 
 from workerkit.imagelib.service import WorkerService
-from workerkit.testing.threads import qthreads_alive
+from workerkit.testing._threads import qthreads_alive
 from workerkit.tools.benchmarks.stats import percentile
 
 __all__ = ["HEARTBEAT_MS", "Heartbeat", "SignalCounter", "qthreads_alive"]

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from workerkit._job import Job, JobState
+from workerkit._shadow import DEFAULT_SHADOW_LOG, CandidateFactory, ShadowRunner, ShadowStats
+from workerkit._stack import Stack
+from workerkit._stacks import builtin_stack, check_stack
 from workerkit.flags import RUNTIME_SOURCE, Flag, default_flags, make_flag, resolve_flags
-from workerkit.job import Job, JobState
-from workerkit.shadow import DEFAULT_SHADOW_LOG, CandidateFactory, ShadowRunner, ShadowStats
-from workerkit.stack import Stack
-from workerkit.stacks import builtin_stack, check_stack
 
 if TYPE_CHECKING:
-    from workerkit.app import App
-    from workerkit.kind import WorkerKind
+    from workerkit._app import App
+    from workerkit._kind import WorkerKind
 
 __all__ = ["CONSTRUCTOR_SOURCE", "DEFAULT_STACK", "JobService"]
 
@@ -310,7 +310,7 @@ class JobService(QObject):
             raise RuntimeError(
                 f"{type(stack).__name__}.start() returned the job id {job_id!r} for a "
                 f"{kind.name} job; a stack's job ids must start with the kind's prefix "
-                f"{kind.prefix + '_'!r} (workerkit.stack.new_job_id makes such ids)."
+                f"{kind.prefix + '_'!r} (workerkit._stack.new_job_id makes such ids)."
             )
         return job_id
 

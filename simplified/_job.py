@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QThreadPool
-from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.fanout import map_ahead, ordered_map
-from workerkit.simplified.signals import (
+from workerkit.simplified._coroutine import run_coroutine
+from workerkit.simplified._fanout import map_ahead, ordered_map
+from workerkit.simplified._signals import (
     BATCH,
     CANCELED,
     FAILED,
@@ -20,10 +20,10 @@ from workerkit.simplified.signals import (
     QUIET_S,
     JobSignals,
 )
-from workerkit.simplified.throttle import ProgressThrottle
-from workerkit.simplified.token import CancelToken, JobCanceled
+from workerkit.simplified._throttle import ProgressThrottle
+from workerkit.simplified._token import CancelToken, JobCanceled
 
-from workerkit.progress import WorkerProgress
+from workerkit._progress import WorkerProgress
 
 __all__ = ["Job", "PoolControl", "Work"]
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workerkit.kind import DeclarationError, WorkerKind, check_kinds
+from workerkit._kind import DeclarationError, WorkerKind, check_kinds
 
 if TYPE_CHECKING:
-    from workerkit.stacks import StackFactory
+    from workerkit._stacks import StackFactory
 
 __all__ = [
     "DEFAULT_APP",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 
 if TYPE_CHECKING:
-    from workerkit.service import JobService
+    from workerkit._service import JobService
 
 __all__ = ["JOB_SIGNALS", "TERMINAL", "Event", "EventLog"]
 

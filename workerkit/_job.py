@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, SignalInstance, Slot
 
-from workerkit.errors import JobCanceled, JobPending
+from workerkit._errors import JobCanceled, JobPending
 
 if TYPE_CHECKING:
-    from workerkit.progress import WorkerProgress
-    from workerkit.service import JobService
+    from workerkit._progress import WorkerProgress
+    from workerkit._service import JobService
 
 __all__ = ["Job", "JobState"]
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
 
-    from workerkit.app import App
-    from workerkit.stack import Stack
+    from workerkit._app import App
+    from workerkit._stack import Stack
 
 __all__ = ["STACKS", "StackFactory", "builtin_stack", "check_stack"]
 
@@ -18,8 +18,8 @@ StackFactory = Callable[["App", "QObject | None"], "Stack"]
 """Make an app's stack: ``factory(app, parent)``; a ``Stack`` subclass is one."""
 
 _LOCATIONS: dict[str, str] = {
-    "legacy": "workerkit.legacy.thread_stack:ThreadStack",
-    "simplified": "workerkit.simplified.stack:SimplifiedStack",
+    "legacy": "workerkit.legacy._thread_stack:ThreadStack",
+    "simplified": "workerkit.simplified._stack:SimplifiedStack",
 }
 
 STACKS: tuple[str, ...] = tuple(_LOCATIONS)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from workerkit.control import JobControl
-    from workerkit.progress import WorkerProgress
+    from workerkit._control import JobControl
+    from workerkit._progress import WorkerProgress
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,7 +83,7 @@ class LegacyWorker:
             ``percentage``, or (percentage, message).
         progress_of: A function turning the progress signal's value into a
             ``WorkerProgress``, for a progress object whose fields have other names
-            (default: ``workerkit.progress.progress_of``).
+            (default: ``workerkit._progress.progress_of``).
         batch_progress: A signal of (current, total, item).
         partial: A signal carrying a partial result.
         cancel: The method that asks the worker to stop, or ``INTERRUPT`` for workers that

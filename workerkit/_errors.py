@@ -35,6 +35,21 @@ class WorkerError(Exception):
         super().__init__(message)
         self.reported = message if reported is None else reported
 
+    @staticmethod
+    def of(reported: object) -> BaseException:
+        """Return ``reported`` if it is an exception, else a WorkerError describing it.
+
+        For a stack that emits its own ``job_failed``: the payload every stack sends.
+
+        Args:
+            reported: What a worker or manager sent as its failure: an exception, a
+                message, or any other value.
+
+        Returns:
+            The exception to deliver with ``job_failed``.
+        """
+        return as_exception(reported)
+
 
 def as_exception(reported: object) -> BaseException:
     """Return ``reported`` if it is an exception, else a WorkerError describing it.

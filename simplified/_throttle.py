@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from workerkit.progress import WorkerProgress
+from workerkit._progress import WorkerProgress
 
 __all__ = ["ProgressThrottle"]
 

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, SignalInstance
 
-from workerkit.errors import as_exception
-from workerkit.progress import progress_of
+from workerkit._errors import as_exception
+from workerkit._progress import progress_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from workerkit.app import App
-    from workerkit.kind import WorkerKind
+    from workerkit._app import App
+    from workerkit._kind import WorkerKind
 
 __all__ = ["Stack", "new_job_id"]
 
@@ -160,7 +160,7 @@ class Stack(QObject):
         """Send ``job_progressed`` with ``value`` as a WorkerProgress.
 
         The kind's ``LegacyWorker(progress_of=...)`` converts it when declared, else
-        ``workerkit.progress.progress_of`` (a number, or an object with a percentage).
+        ``workerkit._progress.progress_of`` (a number, or an object with a percentage).
         """
         kind = self.app.of_job(job_id)
         convert = (kind.legacy.progress_of if kind.legacy else None) or progress_of

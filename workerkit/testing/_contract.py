@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import pytest
 
-    from workerkit.app import App
-    from workerkit.stack import Stack
+    from workerkit._app import App
+    from workerkit._stack import Stack
 
 __all__ = ["STACKS", "Contract", "Role", "Sample", "SampleSource", "call"]
 
@@ -51,7 +51,7 @@ class Contract:
     ``request`` is called once for every job a case starts (a case may start several):
     make fresh inputs in each call, or hand out read-only ones.
 
-    Every legacy case runs in a child pytest (``workerkit.testing.isolation``). A legacy
+    Every legacy case runs in a child pytest (``workerkit.testing._isolation``). A legacy
     case that fails is reported as an expected failure of the legacy stack
     (``legacy_failures="xfail"``), or fails the run (``"fail"``). ``legacy_long`` gives
     legacy its own long samples where its manager needs them: one that waits for a

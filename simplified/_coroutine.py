@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from workerkit.simplified.executor import PoolExecutor
-from workerkit.simplified.token import JobCanceled
+from workerkit.simplified._executor import PoolExecutor
+from workerkit.simplified._token import JobCanceled
 
 if TYPE_CHECKING:
-    from workerkit.simplified.job import PoolControl
+    from workerkit.simplified._job import PoolControl
 
 __all__ = ["run_coroutine"]
 

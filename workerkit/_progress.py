@@ -28,6 +28,24 @@ class WorkerProgress:
         """Return True when the job reports 100 percent."""
         return self.percentage >= 100
 
+    @staticmethod
+    def of(value: object) -> WorkerProgress:
+        """Return ``value``, a progress report of any legacy shape, as a WorkerProgress.
+
+        For a stack that emits its own ``job_progressed``: the payload every stack sends.
+
+        Args:
+            value: A WorkerProgress, a number (a percentage), or an object with a
+                ``percentage`` attribute (an app's own progress class).
+
+        Returns:
+            The WorkerProgress, with ``raw`` set to ``value`` unless it was one already.
+
+        Raises:
+            TypeError: ``value`` is none of these.
+        """
+        return progress_of(value)
+
 
 _FIELDS = ("status_message", "current_item", "processed_count", "total_count")
 

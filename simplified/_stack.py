@@ -8,10 +8,10 @@ from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, QThreadPool
-from workerkit.simplified.coroutine import run_coroutine
-from workerkit.simplified.job import Job, PoolControl, Work
-from workerkit.simplified.queue import JobQueue
-from workerkit.simplified.signals import (
+from workerkit.simplified._coroutine import run_coroutine
+from workerkit.simplified._job import Job, PoolControl, Work
+from workerkit.simplified._queue import JobQueue
+from workerkit.simplified._signals import (
     BATCH,
     CANCELED,
     FAILED,
@@ -20,13 +20,13 @@ from workerkit.simplified.signals import (
     PROGRESS,
     JobSignals,
 )
-from workerkit.simplified.token import CancelToken
+from workerkit.simplified._token import CancelToken
 
-from workerkit.stack import Stack, new_job_id
+from workerkit._stack import Stack, new_job_id
 
 if TYPE_CHECKING:
-    from workerkit.app import App
-    from workerkit.kind import WorkerKind
+    from workerkit._app import App
+    from workerkit._kind import WorkerKind
 
 __all__ = ["SimplifiedStack"]
 

@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal, Slot
 
-from workerkit.stack import Stack
+from workerkit._stack import Stack
 
 if TYPE_CHECKING:
-    from workerkit.app import App
-    from workerkit.kind import WorkerKind
+    from workerkit._app import App
+    from workerkit._kind import WorkerKind
 
 __all__ = [
     "DEFAULT_SHADOW_LOG",
@@ -431,6 +431,6 @@ def _ms_since(started: float) -> float:
 
 
 def _simplified_candidate(app: App, pool: QThreadPool, parent: QObject | None) -> Stack:
-    from workerkit.simplified.stack import SimplifiedStack
+    from workerkit.simplified._stack import SimplifiedStack
 
     return SimplifiedStack(app, parent, pool=pool)

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEvent, QObject, Qt, QThread, Signal
 
-from workerkit.errors import WorkerError, as_exception
-from workerkit.kind import INTERRUPT
-from workerkit.progress import WorkerProgress, progress_of
-from workerkit.stack import Stack, new_job_id
+from workerkit._errors import WorkerError, as_exception
+from workerkit._kind import INTERRUPT
+from workerkit._progress import WorkerProgress, progress_of
+from workerkit._stack import Stack, new_job_id
 
 if TYPE_CHECKING:
-    from workerkit.app import App
-    from workerkit.kind import LegacyWorker, WorkerKind
+    from workerkit._app import App
+    from workerkit._kind import LegacyWorker, WorkerKind
 
 __all__ = ["ThreadStack"]
 

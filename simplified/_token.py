@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from workerkit.errors import JobCanceled
+from workerkit._errors import JobCanceled
 
 __all__ = ["CancelToken", "JobCanceled"]
 

@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
-from workerkit.service import JobService
-from workerkit.testing.recorder import EventLog
-from workerkit.testing.threads import qt_threads, qthreads_alive
+from workerkit._service import JobService
+from workerkit.testing._recorder import EventLog
+from workerkit.testing._threads import qt_threads, qthreads_alive
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject, QThreadPool
 
-    from workerkit.app import App
-    from workerkit.kind import WorkerKind
-    from workerkit.shadow import CandidateFactory
-    from workerkit.stack import Stack
-    from workerkit.testing.contract import Contract, Role
+    from workerkit._app import App
+    from workerkit._kind import WorkerKind
+    from workerkit._shadow import CandidateFactory
+    from workerkit._stack import Stack
+    from workerkit.testing._contract import Contract, Role
 
 __all__ = ["QUIET_MS", "Harness", "legacy_thread_names", "qt_threads"]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRunnable, QThreadPool, QTimer
 
 if TYPE_CHECKING:
-    from workerkit.simplified.job import Job
+    from workerkit.simplified._job import Job
 
 __all__ = ["JobQueue"]
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import TypeVar
 
 from PySide6.QtCore import QThreadPool
-from workerkit.simplified.token import CancelToken
+from workerkit.simplified._token import CancelToken
 
 __all__ = ["map_ahead", "ordered_map"]
 

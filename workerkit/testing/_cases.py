@@ -16,12 +16,12 @@ import pytest
 from PySide6 import QtGui
 from PySide6.QtCore import QObject
 
-from workerkit.testing.harness import QUIET_MS, Harness
-from workerkit.testing.threads import qt_threads, wait_until_other_threads_idle
+from workerkit.testing._harness import QUIET_MS, Harness
+from workerkit.testing._threads import qt_threads, wait_until_other_threads_idle
 
 if TYPE_CHECKING:
-    from workerkit.testing.contract import Contract
-    from workerkit.testing.recorder import Event
+    from workerkit.testing._contract import Contract
+    from workerkit.testing._recorder import Event
 
 __all__ = ["NON_BLOCKING_S", "ContractSuite"]
 
