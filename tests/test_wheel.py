@@ -97,7 +97,7 @@ def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_holds_the_stacks_under_workerkit_and_py_typed(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "workerkit/legacy/_thread_stack.py" in names
-    assert "workerkit/simplified/job.py" in names
+    assert "workerkit/simplified/_job.py" in names
     assert "workerkit/py.typed" in names
     assert not [n for n in names if n.startswith(("legacy/", "simplified/", "tests/"))]
 
