@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRunnable, QThreadPool, QTimer
 
 if TYPE_CHECKING:
+    from workerkit.simplified._batch import Runner
     from workerkit.simplified._job import Job
 
 __all__ = ["JobQueue"]
@@ -30,12 +31,12 @@ class JobQueue:
     def __init__(self, pool: QThreadPool) -> None:
         self._pool = pool
         self._limit = max(1, pool.maxThreadCount())
-        self._jobs: deque[Job] = deque()
+        self._jobs: deque[Job | Runner] = deque()
         self._lock = threading.Lock()
         self._drains = 0
         self._kick_due = False
 
-    def put(self, job: Job) -> None:
+    def put(self, job: Job | Runner) -> None:
         """Queue ``job``; it runs on the pool after the jobs queued before it. GUI thread only."""
         with self._lock:
             self._jobs.append(job)
@@ -58,6 +59,14 @@ class JobQueue:
         for _ in range(count):
             self._pool.start(_Drain(self))
 
+    def requeue(self, job: Job | Runner) -> None:
+        """Put ``job`` back at the end of the queue; only from a job the queue is running.
+
+        The calling drain is still alive, so it (or a kick) picks the job up again.
+        """
+        with self._lock:
+            self._jobs.append(job)
+
     def take_back(self, job: Job) -> bool:
         """Remove ``job`` if no thread has taken it yet; return True if removed."""
         with self._lock:
@@ -67,7 +76,7 @@ class JobQueue:
                 return False
             return True
 
-    def next_job(self) -> Job | None:
+    def next_job(self) -> Job | Runner | None:
         """Return the next job to run, or None (and retire the caller's drain) when empty."""
         with self._lock:
             # While starts are still coming in this event-loop turn, leave the rest to

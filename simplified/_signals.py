@@ -10,9 +10,20 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
-__all__ = ["BATCH", "CANCELED", "FAILED", "FINISHED", "PARTIAL", "PROGRESS", "JobSignals"]
+__all__ = [
+    "BATCH",
+    "CANCELED",
+    "FAILED",
+    "FINISHED",
+    "ITEM",
+    "ITEM_FAILED",
+    "PARTIAL",
+    "PROGRESS",
+    "JobSignals",
+]
 
-FINISHED, FAILED, CANCELED, PROGRESS, BATCH, PARTIAL = range(6)
+# ITEM / ITEM_FAILED: one item of a batch ended (payload: its index and result or error).
+FINISHED, FAILED, CANCELED, PROGRESS, BATCH, PARTIAL, ITEM, ITEM_FAILED = range(8)
 # Events of which only the latest value matters.
 COALESCED = frozenset({PROGRESS, BATCH})
 # How long one drain may hold the GUI thread before it yields to the event loop.
@@ -48,10 +59,16 @@ class JobSignals(QObject):
     woken = Signal()
 
     def __init__(
-        self, handle: Handler, busy: Callable[[], object], parent: QObject | None = None
+        self,
+        handle: Handler,
+        busy: Callable[[], object],
+        parent: QObject | None = None,
+        drained: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self._handle = handle
+        # Called after each drain: a batch's results handled in it go out as one list.
+        self._drained = drained
         self._busy = busy
         self._events: deque[_Event] = deque()
         # Per job id, its last event still queued: the one a new progress value may replace.
@@ -92,11 +109,15 @@ class JobSignals(QObject):
         with self._lock:
             self._awake = False
         deadline = None if budget_s is None else time.perf_counter() + budget_s
-        while (entry := self._next()) is not None:
-            self._handle(entry.job_id, entry.event, entry.payload)
-            if deadline is not None and time.perf_counter() > deadline:
-                return not self._events
-        return True
+        try:
+            while (entry := self._next()) is not None:
+                self._handle(entry.job_id, entry.event, entry.payload)
+                if deadline is not None and time.perf_counter() > deadline:
+                    return not self._events
+            return True
+        finally:
+            if self._drained is not None:
+                self._drained()
 
     def _next(self) -> _Event | None:
         with self._lock:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, QThreadPool
+from workerkit.simplified._batch import BatchSource, Runner
 from workerkit.simplified._coroutine import run_coroutine
 from workerkit.simplified._job import Job, PoolControl, Work
 from workerkit.simplified._queue import JobQueue
@@ -16,16 +18,21 @@ from workerkit.simplified._signals import (
     CANCELED,
     FAILED,
     FINISHED,
+    ITEM,
+    ITEM_FAILED,
     PARTIAL,
     PROGRESS,
     JobSignals,
 )
 from workerkit.simplified._token import CancelToken
 
+from workerkit._batch import BatchSummary
+from workerkit._progress import WorkerProgress
 from workerkit._stack import Stack, new_job_id
 
 if TYPE_CHECKING:
     from workerkit._app import App
+    from workerkit._batch import Batch
     from workerkit._kind import WorkerKind
 
 __all__ = ["SimplifiedStack"]
@@ -57,6 +64,36 @@ class _InFlight(Job):
         self.partials: list[Any] | None = None
 
 
+class _BatchInFlight(PoolControl):
+    """A batch as its stack keeps it: the control its items share, and their results."""
+
+    __slots__ = ("failed", "finished", "handle", "kind", "partials", "results", "source")
+
+    def __init__(
+        self,
+        kind: WorkerKind,
+        job_id: str,
+        signals: JobSignals,
+        pool: QThreadPool,
+        source: BatchSource,
+        batch: Batch[Any],
+    ) -> None:
+        super().__init__(job_id, signals, CancelToken(), pool)
+        self.kind = kind
+        self.source = source
+        self.handle = batch
+        self.partials = None
+        # Results handled in the current drain, delivered as one list when it ends.
+        self.results: list[tuple[int, Any]] = []
+        self.finished = 0
+        self.failed = 0
+        self.token.on_cancel(source.cancel)
+
+    def summary(self) -> BatchSummary:
+        """Return the counts of the items that ended."""
+        return BatchSummary(self.finished, self.failed)
+
+
 class SimplifiedStack(Stack):
     """Run each kind's pool function as a QRunnable on one QThreadPool, cancel cooperatively."""
 
@@ -77,7 +114,10 @@ class SimplifiedStack(Stack):
         self._queue = JobQueue(self.pool)
         self._jobs: dict[str, _InFlight] = {}
         self._current: dict[str, str] = {}
-        self._signals = JobSignals(self._on_event, self._jobs.__len__, self)
+        self._batches: dict[str, _BatchInFlight] = {}
+        self._signals = JobSignals(
+            self._on_event, self._jobs.__len__, self, drained=self._deliver_batches
+        )
         # destroyed() fires before Qt deletes the pool (a child), whose destructor would
         # wait for Python jobs while holding the GIL: cancel and drain here instead.
         self.destroyed.connect(
@@ -94,6 +134,28 @@ class SimplifiedStack(Stack):
         if kind.latest_wins:
             self._current[kind.name] = job_id
         self._queue.put(job)
+        self._signals.watch()
+        self.job_started.emit(kind.name, job_id)
+        self.active_count_changed.emit(len(self._jobs))
+        return job_id
+
+    def _start_batch(
+        self,
+        kind: WorkerKind,
+        items: Iterator[tuple[Any, ...]],
+        batch: Batch[Any],
+        max_pending: int,
+    ) -> str:
+        """Queue a batch: a runner per pool thread pulls its items; return its id at once."""
+        job_id = new_job_id(kind)
+        runners = max(1, self.pool.maxThreadCount())
+        source = BatchSource(items, max_pending, runners)
+        entry = _BatchInFlight(kind, job_id, self._signals, self.pool, source, batch)
+        self._jobs[job_id] = entry  # type: ignore[assignment]
+        self._batches[job_id] = entry
+        work = _work_of(kind)
+        for _ in range(runners):
+            self._queue.put(Runner(entry, work, source, self._queue))
         self._signals.watch()
         self.job_started.emit(kind.name, job_id)
         self.active_count_changed.emit(len(self._jobs))
@@ -129,10 +191,15 @@ class SimplifiedStack(Stack):
 
     def wait_for_all(self, timeout_ms: int) -> bool:
         """Wait for the pool to go idle, then deliver the jobs' queued terminal events."""
-        self._queue.kick()  # jobs queued since the event loop last ran
-        done = self.pool.waitForDone(timeout_ms)
-        self._signals.drain()
-        return done
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            self._queue.kick()  # jobs queued since the event loop last ran
+            remaining = max(0, int((deadline - time.monotonic()) * 1000))
+            # A batch's runners wait for the GUI thread to take results: drain meanwhile.
+            done = self.pool.waitForDone(min(remaining, 20) if self._batches else remaining)
+            self._signals.drain()
+            if done or remaining == 0:
+                return done
 
     def shutdown(self, timeout_ms: int) -> bool:
         """Cancel every job and wait up to ``timeout_ms`` for the pool; never terminate a thread."""
@@ -157,6 +224,9 @@ class SimplifiedStack(Stack):
         entry = self._jobs.get(job_id)
         if entry is None:
             return
+        if job_id in self._batches:
+            self._on_batch_event(self._batches[job_id], event, payload)
+            return
         name = entry.kind.name
         if event == PROGRESS:
             self.job_progressed.emit(name, job_id, payload)
@@ -169,6 +239,40 @@ class SimplifiedStack(Stack):
             self._deliver_partial(entry, job_id, payload)
         else:
             self._settle(job_id, event, payload)
+
+    def _on_batch_event(self, entry: _BatchInFlight, event: int, payload: Any) -> None:
+        if event == ITEM:
+            entry.results.append(payload)
+        elif event == ITEM_FAILED:
+            self._deliver_batch(entry)  # the results before it go first
+            entry.source.delivered(1)
+            if not entry.token.is_canceled:
+                entry.failed += 1
+                entry.handle._item_failed(*payload)
+        elif event in (FINISHED, FAILED, CANCELED):
+            self._deliver_batch(entry)
+            del self._batches[entry.job_id]
+            self._settle(entry.job_id, event, payload)
+        # An item's own progress or partials are not the batch's: its progress is the count.
+
+    def _deliver_batches(self) -> None:
+        for entry in list(self._batches.values()):
+            self._deliver_batch(entry)
+
+    def _deliver_batch(self, entry: _BatchInFlight) -> None:
+        results, entry.results = entry.results, []
+        if not results:
+            return
+        entry.source.delivered(len(results))
+        if entry.token.is_canceled:
+            return  # nothing of a canceled batch arrives after cancel() returned
+        entry.finished += len(results)
+        entry.handle._results(results)
+        done, total = entry.finished + entry.failed, entry.handle.total or 0
+        progress = WorkerProgress(
+            100 * done // total if total else 0, f"{done} done", "", done, total
+        )
+        self.job_progressed.emit(entry.kind.name, entry.job_id, progress)
 
     def _deliver_partial(self, entry: _InFlight, job_id: str, payload: object) -> None:
         if entry.token.is_canceled:
@@ -199,7 +303,11 @@ class SimplifiedStack(Stack):
         elif outcome == FAILED:
             self.job_failed.emit(name, job_id, payload)
         else:
-            self.job_finished.emit(name, job_id, _assembled(entry, payload))
+            batch: Any = entry
+            result = (
+                batch.summary() if isinstance(batch, _BatchInFlight) else _assembled(entry, payload)
+            )
+            self.job_finished.emit(name, job_id, result)
         self.active_count_changed.emit(len(self._jobs))
 
 

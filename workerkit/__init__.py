@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "INTERRUPT",
     "App",
+    "Batch",
+    "BatchSummary",
     "DeclarationError",
     "Job",
     "JobCanceled",
@@ -38,6 +40,8 @@ __version__ = "0.2.0"
 # Imported lazily so that `import workerkit` (the CLI, the sample generator) does not load Qt.
 _LOCATIONS = {
     "App": "workerkit._app",
+    "Batch": "workerkit._batch",
+    "BatchSummary": "workerkit._batch",
     "DeclarationError": "workerkit._kind",
     "INTERRUPT": "workerkit._kind",
     "ShadowStats": "workerkit._shadow",
@@ -61,6 +65,7 @@ _MOVED = frozenset({"ImageRecord", "ImageStore", "Kind", "SearchConditions", "Wo
 
 if TYPE_CHECKING:
     from workerkit._app import App, Stage, Suite, load_app
+    from workerkit._batch import Batch, BatchSummary
     from workerkit._control import JobControl
     from workerkit._errors import JobCanceled, WorkerError
     from workerkit._job import Job, JobState

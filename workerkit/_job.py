@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, SignalInstance, Slot
@@ -24,6 +25,27 @@ if TYPE_CHECKING:
 __all__ = ["Job", "JobState"]
 
 R = TypeVar("R")
+
+
+def wait_until(done: Callable[[], bool], timeout_ms: int) -> bool:
+    """Run a local event loop until ``done()`` or ``timeout_ms`` passed; return ``done()``."""
+    if done():
+        return True
+    loop = QEventLoop()
+    timer = QTimer(loop)
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    poll = QTimer(loop)
+
+    def check() -> None:
+        if done():
+            loop.quit()
+
+    poll.timeout.connect(check)
+    poll.start(1)
+    timer.start(timeout_ms)
+    loop.exec()
+    return done()
 
 
 class JobState(enum.Enum):
@@ -172,18 +194,7 @@ class Job(Generic[R]):
 
         For scripts and tests; a GUI connects to the signals instead.
         """
-        if self.done:
-            return True
-        loop = QEventLoop()
-        timer = QTimer(loop)
-        timer.setSingleShot(True)
-        timer.timeout.connect(loop.quit)
-        poll = QTimer(loop)
-        poll.timeout.connect(lambda: self.done and loop.quit())
-        poll.start(1)
-        timer.start(timeout_ms)
-        loop.exec()
-        return self.done
+        return wait_until(lambda: self.done, timeout_ms)
 
     # --- signals -------------------------------------------------------------------------
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sized
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from workerkit._batch import Batch
+from workerkit._feeder import Feeder
 from workerkit._job import Job, JobState
 from workerkit._shadow import DEFAULT_SHADOW_LOG, CandidateFactory, ShadowRunner, ShadowStats
-from workerkit._stack import Stack
+from workerkit._stack import Stack, new_job_id
 from workerkit._stacks import builtin_stack, check_stack
 from workerkit.flags import RUNTIME_SOURCE, Flag, default_flags, make_flag, resolve_flags
 
@@ -27,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
+
+# How many items of a batch may be taken and not yet delivered, by default.
+DEFAULT_MAX_PENDING = 1024
 
 DEFAULT_STACK = "legacy"
 CONSTRUCTOR_SOURCE = "constructor stacks="
@@ -108,6 +114,8 @@ class JobService(QObject):
         # How many handles have signals (made on first use): progress reaches handles
         # through a Python slot connected only while there is one.
         self._listeners = 0
+        # Batches fed one job per item (stacks with no bulk path), by batch id.
+        self._feeders: dict[str, Feeder] = {}
 
     # --- routing -------------------------------------------------------------------------
 
@@ -202,6 +210,90 @@ class JobService(QObject):
             job._end(*early)
         return job
 
+    # --- batches -------------------------------------------------------------------------
+
+    def map(
+        self,
+        kind: WorkerKind[Concatenate[T, P], R] | str,
+        items: Iterable[T],
+        /,
+        *,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        window: int | None = None,
+    ) -> Batch[R]:
+        """Run a job of ``kind`` for each item (its one argument), fed lazily; return the batch.
+
+        Args:
+            kind: The declared kind, or its name.
+            items: The items, read only as fast as they are run (a generator works).
+            max_pending: On the simplified stack, how many items may be taken and not yet
+                delivered to the GUI thread; bounds the memory a large batch holds.
+            window: On any other stack, how many item jobs run at once (default: the
+                pool's thread count).
+
+        Returns:
+            The batch's handle; connect ``results_delivered`` before returning to the
+            event loop.
+
+        Raises:
+            UnknownKind: ``kind`` is not one of the app's kinds.
+            ValueError: ``max_pending`` or ``window`` is below 1.
+            RuntimeError: The service was shut down.
+        """
+        return self._map(kind, items, True, max_pending, window)
+
+    def starmap(
+        self,
+        kind: WorkerKind[P, R] | str,
+        arguments: Iterable[tuple[Any, ...]],
+        /,
+        *,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        window: int | None = None,
+    ) -> Batch[R]:
+        """Run a job of ``kind`` for each tuple of arguments; as ``map`` otherwise."""
+        return self._map(kind, arguments, False, max_pending, window)
+
+    def _map(
+        self,
+        kind: WorkerKind[Any, Any] | str,
+        items: Iterable[Any],
+        single: bool,
+        max_pending: int,
+        window: int | None,
+    ) -> Batch[Any]:
+        declared = self.app.kind(kind)
+        if self._closed:
+            raise RuntimeError(
+                "This service has been shut down and starts no more batches; "
+                "create a new one to run more work."
+            )
+        for name, value in (("max_pending", max_pending), ("window", window)):
+            if value is not None and value < 1:
+                raise ValueError(f"map(): {name} must be at least 1, not {value}.")
+        total = len(items) if isinstance(items, Sized) else None
+        tuples = ((item,) for item in items) if single else iter(items)
+        batch: Batch[Any] = Batch(self, str(declared.name), total)
+        route = self._flags[declared.name].value
+        stack = None if route == "shadow" else self.stack(route)
+        batch_id = stack._start_batch(declared, tuples, batch, max_pending) if stack else None
+        if batch_id is None:
+            feeder = Feeder(
+                self,
+                declared,
+                tuples,
+                batch,
+                window or self.max_threads or QThread.idealThreadCount(),
+            )
+            batch_id = new_job_id(declared)
+            self._feeders[batch_id] = feeder
+            feeder.destroyed.connect(lambda: self._feeders.pop(batch_id, None))
+            feeder.begin()
+            self.job_started.emit(str(declared.name), batch_id)
+        batch._bind(batch_id)
+        self._jobs[batch_id] = batch  # type: ignore[assignment]
+        return batch
+
     def job(self, job_id: str | Job[Any]) -> Job[Any] | None:
         """Return the handle of the running job ``job_id``, or None once it has ended."""
         return self._jobs.get(str(job_id))
@@ -210,6 +302,9 @@ class JobService(QObject):
         """Ask the job (its handle or id) to stop; return False if no stack counts it as active."""
         # str(): a stack's signals are typed (str, ...): a Job emitted there would arrive as ''.
         job_id = str(job_id)
+        feeder = self._feeders.get(job_id)
+        if feeder is not None:
+            return feeder.cancel()
         owner = self._owner(job_id)
         return owner is not None and owner.cancel(job_id)
 

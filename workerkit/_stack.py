@@ -23,9 +23,10 @@ from workerkit._errors import as_exception
 from workerkit._progress import progress_of
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
     from workerkit._app import App
+    from workerkit._batch import Batch
     from workerkit._kind import WorkerKind
 
 __all__ = ["Stack", "new_job_id"]
@@ -141,6 +142,20 @@ class Stack(QObject):
         """Return a JSON-friendly description of the active jobs."""
         ids = self.active_job_ids()
         return {"active_worker_count": len(ids), "active_worker_ids": ids}
+
+    def _start_batch(
+        self,
+        kind: WorkerKind,
+        items: Iterator[tuple[Any, ...]],
+        batch: Batch[Any],
+        max_pending: int,
+    ) -> str | None:
+        """Start a batch natively and return its id, or None to run it one job per item.
+
+        None, the default, has the service start one job per item through ``start``, a
+        window at a time, as an app writes it by hand.
+        """
+        return None
 
     def is_active(self, job_id: str) -> bool:
         """Return True if ``job_id`` is one of this stack's active jobs."""

@@ -96,6 +96,7 @@ AUDITED_FILES: tuple[AuditedFile, ...] = (
     AuditedFile("simplified", "plumbing", "simplified/_fanout.py", "parallel map"),
     AuditedFile("simplified", "plumbing", "simplified/_executor.py", "asyncio on the pool"),
     AuditedFile("simplified", "plumbing", "simplified/_coroutine.py", "asyncio on the pool"),
+    AuditedFile("simplified", "plumbing", "simplified/_batch.py", "bulk submission"),
     AuditedFile(
         "legacy",
         "workers",
