@@ -19,6 +19,8 @@ __all__ = ["BatchSource", "Runner"]
 # How long one runner keeps its pool thread before it goes to the back of the queue, so
 # other jobs (and other batches) get a turn.
 SLICE_S = 0.05
+# How long a runner runs items before it lets the GIL go once.
+YIELD_S = 0.001
 
 
 class BatchSource:
@@ -101,6 +103,7 @@ class Runner:
         post = control._signals.post
         job_id = control.job_id
         deadline = time.perf_counter() + SLICE_S
+        yield_at = time.perf_counter() + YIELD_S
         while (item := source.take()) is not None:
             index, args = item
             try:
@@ -112,9 +115,15 @@ class Runner:
                 post(job_id, ITEM_FAILED, (index, exc))
             else:
                 post(job_id, ITEM, (index, result))
-            if time.perf_counter() > deadline:
+            now = time.perf_counter()
+            if now > deadline:
                 self._queue.requeue(self)
                 return
+            if now > yield_at:
+                # Quick items keep this thread in Python: a GUI thread that asked for the
+                # GIL would wait out the switch interval (5 ms) each time. Hand it over.
+                time.sleep(0)
+                yield_at = now + YIELD_S
         if source.runner_ended():
             self._end(post, job_id)
 

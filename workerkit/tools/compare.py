@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -47,6 +47,7 @@ from workerkit.tools.benchmarks.plan import (
     sizes_for,
 )
 from workerkit.tools.benchmarks.rows import Outcome, Row, Runs, stacks_with_failures
+from workerkit.tools.benchmarks.scale import SCALE_METHOD, ScaleCell, scale_markdown
 
 if TYPE_CHECKING:
     from workerkit.tools.benchmarks.campaign import PlannedRun
@@ -122,6 +123,8 @@ class Report:
     version: int = REPORT_VERSION
     # None when no selected worker has a peer workload; else superqt's status.
     peer: Peer | None = None
+    # The scale rows, when --workers names scale.
+    scale: list[ScaleCell] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report in the JSON schema (version 1)."""
@@ -134,6 +137,7 @@ class Report:
             "rows": [row.to_dict() for row in self.rows],
             "outcomes": [outcome.to_dict() for outcome in self.outcomes],
             "peer": self.peer.to_dict() if self.peer is not None else None,
+            "scale": [asdict(cell) for cell in self.scale],
         }
 
 
@@ -250,7 +254,7 @@ def _select(args: argparse.Namespace) -> _Selection:
     """Load the app and return what --workers selects of it."""
     target = load_target(args.app, Path.cwd())
     workers = select_workers(target, args.workers)
-    builtin = tuple(w for w in workers if w in builtin_workers(target))
+    builtin = tuple(w for w in workers if w in builtin_workers(target) and w != "scale")
     return _Selection(target, workers, builtin, kind_workloads(target.app, workers, args.quick))
 
 
@@ -276,6 +280,7 @@ def _measure(
         rows=[*_builtin_rows(runs, selection, sizes), *build_kind_rows(runs, selection.kinds)],
         outcomes=build_outcomes(runs),
         peer=peer,
+        scale=_scale(selection, quick),
     )
     runs_log = [
         {
@@ -295,6 +300,16 @@ def _measure(
         return report, runs_log, []
     notes = [f"- data, {name}: {text}" for name, text in dataset.notes.items()]
     return report, [{"dataset": dataset.to_dict()}, *runs_log], notes
+
+
+def _scale(selection: _Selection, quick: bool) -> list[ScaleCell]:
+    """Run the scale cells if --workers names scale, each in its own process."""
+    if "scale" not in selection.workers:
+        return []
+    from workerkit.tools.benchmarks.scale import QUICK_SCALE_SIZES, SCALE_SIZES, measure_scale
+
+    _say("scale: no-op jobs, one process per cell")
+    return measure_scale(QUICK_SCALE_SIZES if quick else SCALE_SIZES, _say)
 
 
 def _dataset(sizes: Sizes, library: Path | None) -> Dataset:
@@ -519,6 +534,8 @@ def to_markdown(
             f"({r.reason})"
             for r in regressions
         ] or ["- no regressions"]
+    if report.scale:
+        lines += ["", "## Scale", "", *scale_markdown(report.scale), "", SCALE_METHOD]
     if method:
         lines += ["", "## How it was measured", "", *method]
     return "\n".join(lines) + "\n"

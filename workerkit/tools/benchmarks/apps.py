@@ -116,7 +116,8 @@ def _import_root(module_name: str) -> str | None:
 
 def builtin_workers(target: AppTarget) -> tuple[str, ...]:
     """Return the built-in workers for the app: all for the image library, else the plumbing."""
-    return WORKERS if target.is_image_library else PLUMBING
+    # scale: no-op jobs of the toolkit's own, at three sizes (benchmarks/scale.py).
+    return (WORKERS if target.is_image_library else PLUMBING) + ("scale",)
 
 
 def offered_workers(target: AppTarget) -> tuple[str, ...]:
