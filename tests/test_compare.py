@@ -184,7 +184,11 @@ def test_compare_quick_end_to_end(
     monkeypatch.setenv("WORKERKIT_CACHE", str(tmp_path / "cache"))
     parser = argparse.ArgumentParser(prog="workerkit")
     compare.add_command(parser.add_subparsers())
-    args = parser.parse_args(["compare", "--quick", "--out", str(tmp_path / "out")])
+    # Every built-in worker but scale, which test_scale.py runs cell by cell.
+    workers = ",".join(WORKERS)
+    args = parser.parse_args(
+        ["compare", "--quick", "--workers", workers, "--out", str(tmp_path / "out")]
+    )
 
     status = args.handler(args)
 
@@ -199,7 +203,7 @@ def test_compare_quick_end_to_end(
 
 def _check_schema(report: dict[str, Any]) -> None:
     assert set(report) == {
-        "version", "created", "quick", "machine", "library", "rows", "outcomes", "peer",
+        "version", "created", "quick", "machine", "library", "rows", "outcomes", "peer", "scale",
     }  # fmt: skip
     assert report["version"] == 1
     datetime.fromisoformat(report["created"])

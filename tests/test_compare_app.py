@@ -175,7 +175,7 @@ def test_with_no_app_configured_the_image_library_keeps_every_builtin_worker() -
     target = load_target(None, Path.cwd())
 
     assert target.is_image_library
-    assert select_workers(target, None) == WORKERS
+    assert select_workers(target, None) == (*WORKERS, "scale")
 
 
 def test_the_app_named_in_workerkit_toml_is_imported_from_the_working_folder() -> None:
