@@ -174,3 +174,23 @@ def test_batch_refuses_a_bound_below_one(service: JobService, option: str, value
     """Fails if a bound that could never run an item is accepted."""
     with pytest.raises(ValueError, match=rf"{option} must be at least 1, not {value}"):
         service.map(echo_kind, [1], **{option: value})
+
+
+@pytest.mark.parametrize("stop", ["cancel_all", "shutdown"])
+def test_batch_ends_canceled_when_the_service_stops_everything(
+    qtbot: QtBot, service: JobService, stop: str
+) -> None:
+    """Fails if cancel_all() or shutdown() cancels a batch's running items but the batch
+    goes on starting the next ones (a batch fed one job per item)."""
+    batch = service.map(echo_kind, range(100_000), window=2)
+    seen = Collected(batch)
+    qtbot.waitUntil(lambda: len(seen.results) >= 2, timeout=WAIT_MS)
+    with qtbot.waitSignal(batch.canceled, timeout=WAIT_MS):
+        if stop == "cancel_all":
+            service.cancel_all()
+        else:
+            assert service.shutdown(WAIT_MS)
+    qtbot.waitUntil(lambda: service.active_count() == 0, timeout=WAIT_MS)
+    qtbot.wait(100)
+    assert service.active_count() == 0, "the batch started items after it was canceled"
+    assert seen.ends == ["canceled"] and len(seen.results) < 100_000

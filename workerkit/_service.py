@@ -309,7 +309,9 @@ class JobService(QObject):
         return owner is not None and owner.cancel(job_id)
 
     def cancel_all(self) -> None:
-        """Ask every active job on every stack to stop."""
+        """Ask every active job on every stack to stop, and every batch to start no more."""
+        for feeder in list(self._feeders.values()):
+            feeder.cancel()
         for job_id in self.active_job_ids():
             self.cancel(job_id)
 
@@ -343,6 +345,8 @@ class JobService(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel every job, wait up to ``timeout_ms`` and refuse new jobs; True if all ended."""
         self._closed = True
+        for feeder in list(self._feeders.values()):
+            feeder.cancel()  # before the stacks: a batch must start no item while they stop
         deadline = time.monotonic() + timeout_ms / 1000
         if self._shadow is not None:
             # Candidates share the simplified pool: stop them before anything waits on it.
