@@ -82,7 +82,7 @@ class Feeder(QObject):
     def _on_failed(self, _kind: str, job_id: str, error: object) -> None:
         index = self._running.pop(job_id, None)
         if index is not None and not self._canceled:
-            self._flushed()  # results before this failure keep their order
+            self._deliver()  # results before this failure keep their order
             self._batch._item_failed(index, error)  # type: ignore[arg-type]
         if index is not None:
             self._flush.start()
@@ -96,13 +96,17 @@ class Feeder(QObject):
 
     @Slot()
     def _flushed(self) -> None:
+        self._deliver()
+        self._refill()
+        if not self._running and (self._exhausted or self._canceled):
+            self._end()
+
+    def _deliver(self) -> None:
+        """Deliver the results gathered so far (never ends the batch: a failure may follow)."""
         results, self._results = self._results, []
         if results:
             self._batch._results(results)
             self._report_progress()
-        self._refill()
-        if not self._running and (self._exhausted or self._canceled):
-            self._end()
 
     def _refill(self) -> None:
         while not (self._canceled or self._exhausted) and len(self._running) < self._window:
