@@ -60,7 +60,7 @@ def _class_members(cls: Any) -> list[str]:
     ]
     if signals:
         lines += ["", "Signals: " + ", ".join(signals) + "."]
-    for name, member in cls.members.items():
+    for name, member in _toolkit_members(cls).items():
         if name.startswith("_") or member.is_alias:
             continue
         if member.is_function or (member.is_attribute and "property" in member.labels):
@@ -69,6 +69,15 @@ def _class_members(cls: Any) -> list[str]:
                 lines += [f"```python\n{_signature(name, member)}\n```", ""]
             lines += _text(member)
     return lines
+
+
+def _toolkit_members(cls: Any) -> dict[str, Any]:
+    """Return the class's members with those it inherits from workerkit's own classes."""
+    members: dict[str, Any] = {}
+    for base in cls.resolved_bases:
+        if base.path.startswith("workerkit."):
+            members |= _toolkit_members(base)
+    return members | dict(cls.members)
 
 
 def _signal_args(member: Any) -> str:

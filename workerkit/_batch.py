@@ -11,13 +11,11 @@ both: results arrive in lists, one per delivery, in the order the items ended.
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
-from workerkit._errors import JobCanceled, JobPending
-from workerkit._job import JobState, wait_until
+from workerkit._job import JobState, _Handle, emit_end
 
 if TYPE_CHECKING:
     from workerkit._progress import WorkerProgress
@@ -47,40 +45,26 @@ class _BatchEvents(QObject):
     canceled = Signal()
 
 
-class Batch(Generic[R]):
+class Batch(_Handle, Generic[R]):
     """Items of one kind submitted as one call: counts, state, ``cancel()`` and signals.
 
     ``results_delivered`` carries a list of ``(index, result)`` pairs (index: the item's
     position in the iterable), one list per delivery; ``item_failed`` an item's index
     and exception; ``progressed`` a WorkerProgress of items done out of the total (when
     the iterable has a length); exactly one of ``finished`` (a BatchSummary), ``failed``
-    (the exception the iterable raised) and ``canceled`` ends it. The batch keeps no
+    (the exception the iterable raised) and ``canceled`` ends it. ``cancel()`` stops
+    feeding items and asks those in flight to stop, at once. The batch keeps no
     result: connect ``results_delivered`` before control returns to the event loop.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_events",
-        "_outcome",
-        "_service",
-        "_state",
-        "done_count",
-        "failed_count",
-        "id",
-        "kind",
-        "total",
-    )
+    __slots__ = ("_events", "done_count", "failed_count", "total")
 
     def __init__(self, service: JobService, kind: str, total: int | None) -> None:
         """Make the handle of a batch of ``kind`` with ``total`` items (None: unknown)."""
-        self.id = ""
-        self.kind = kind
+        super().__init__(service, "", kind)  # its id once a stack or the service made one
         self.total = total
         self.done_count = 0
         self.failed_count = 0
-        self._service = weakref.ref(service)
-        self._state = JobState.RUNNING
-        self._outcome: object = None
         # One QObject a batch (not a job): owned by the service, deleted at the end.
         self._events: _BatchEvents | None = _BatchEvents(service)
         service._handle_listens(True)
@@ -91,16 +75,6 @@ class Batch(Generic[R]):
             f"done={self.done_count}/{self.total if self.total is not None else '?'})"
         )
 
-    @property
-    def state(self) -> JobState:
-        """Return where the batch is: running, finished, failed or canceled."""
-        return self._state
-
-    @property
-    def done(self) -> bool:
-        """Return True once the batch has ended, however it ended."""
-        return self._state is not JobState.RUNNING
-
     def summary(self) -> BatchSummary:
         """Return the finished and failed counts of a finished batch.
 
@@ -109,22 +83,8 @@ class Batch(Generic[R]):
             JobCanceled: The batch was canceled.
             BaseException: The exception the batch's iterable raised, raised again.
         """
-        if self._state is JobState.FINISHED:
-            return self._outcome  # type: ignore[return-value]
-        if self._state is JobState.FAILED:
-            raise self._outcome  # type: ignore[misc]
-        if self._state is JobState.CANCELED:
-            raise JobCanceled()
-        raise JobPending(f"Batch {self.id} ({self.kind}) has not ended yet.")
-
-    def cancel(self) -> bool:
-        """Stop feeding items and ask those in flight to stop; return at once."""
-        service = self._service()
-        return service is not None and service.cancel(self.id)
-
-    def wait(self, timeout_ms: int = 30_000) -> bool:
-        """Run the event loop until the batch ends or ``timeout_ms`` passed; True if it ended."""
-        return wait_until(lambda: self.done, timeout_ms)
+        pending = f"Batch {self.id} ({self.kind}) has not ended yet."
+        return self._finished_outcome(pending)  # type: ignore[return-value]
 
     # --- signals ---------------------------------------------------------------------------
 
@@ -197,10 +157,5 @@ class Batch(Generic[R]):
         service = self._service()
         if service is not None:
             service._handle_listens(False)
-        if state is JobState.FINISHED:
-            events.finished.emit(outcome)
-        elif state is JobState.FAILED:
-            events.failed.emit(outcome)
-        else:
-            events.canceled.emit()
+        emit_end(events, state, outcome)
         events.deleteLater()

@@ -96,7 +96,63 @@ class _JobEvents(QObject):
             job._send_end(self)
 
 
-class Job(Generic[R]):
+class _Handle:
+    """What a job's and a batch's handles share: id, kind, state, outcome, cancel, wait."""
+
+    __slots__ = ("__weakref__", "_outcome", "_service", "_state", "id", "kind")
+
+    def __init__(self, service: JobService, handle_id: str, kind: str) -> None:
+        self.id = handle_id
+        self.kind = kind
+        # Weak: a handle kept by the caller must not keep a deleted service's wrapper alive.
+        self._service = weakref.ref(service)
+        self._state = JobState.RUNNING
+        self._outcome: object = None
+
+    @property
+    def state(self) -> JobState:
+        """Return where it is: running, finished, failed or canceled."""
+        return self._state
+
+    @property
+    def done(self) -> bool:
+        """Return True once it has ended, however it ended."""
+        return self._state is not JobState.RUNNING
+
+    def cancel(self) -> bool:
+        """Ask it to stop and return at once; False if it is no longer active."""
+        service = self._service()
+        return service is not None and service.cancel(self.id)
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Run the event loop until it ends or ``timeout_ms`` passed; True if it ended.
+
+        For scripts and tests; a GUI connects to the signals instead.
+        """
+        return wait_until(lambda: self.done, timeout_ms)
+
+    def _finished_outcome(self, pending: str) -> object:
+        """Return the outcome of a finished end; raise how else it ended, or ``pending``."""
+        if self._state is JobState.FINISHED:
+            return self._outcome
+        if self._state is JobState.FAILED:
+            raise self._outcome  # type: ignore[misc]
+        if self._state is JobState.CANCELED:
+            raise JobCanceled()
+        raise JobPending(pending)
+
+
+def emit_end(events: Any, state: JobState, outcome: object) -> None:
+    """Emit the one terminal signal of ``state`` on ``events`` (finished, failed, canceled)."""
+    if state is JobState.FINISHED:
+        events.finished.emit(outcome)
+    elif state is JobState.FAILED:
+        events.failed.emit(outcome)
+    else:
+        events.canceled.emit()
+
+
+class Job(_Handle, Generic[R]):
     """A job started by ``JobService.start``: its id, kind, state, outcome and signals.
 
     A Job compares equal to its id and hashes like it, and ``str(job)`` is the id: code
@@ -113,16 +169,11 @@ class Job(Generic[R]):
     """
 
     # Slots: a burst holds a handle per job in flight, so no per-handle dict.
-    __slots__ = ("__weakref__", "_events", "_outcome", "_service", "_state", "id", "kind")
+    __slots__ = ("_events",)
 
     def __init__(self, service: JobService, job_id: str, kind: str) -> None:
         """Make the handle of the job ``job_id`` of ``kind`` that ``service`` started."""
-        self.id = job_id
-        self.kind = kind
-        # Weak: a handle kept by the caller must not keep a deleted service's wrapper alive.
-        self._service = weakref.ref(service)
-        self._state = JobState.RUNNING
-        self._outcome: object = None
+        super().__init__(service, job_id, kind)
         self._events: _JobEvents | None = None
 
     def __repr__(self) -> str:
@@ -145,16 +196,6 @@ class Job(Generic[R]):
     # --- state ---------------------------------------------------------------------------
 
     @property
-    def state(self) -> JobState:
-        """Return where the job is: running, finished, failed or canceled."""
-        return self._state
-
-    @property
-    def done(self) -> bool:
-        """Return True once the job has ended, however it ended."""
-        return self._state is not JobState.RUNNING
-
-    @property
     def error(self) -> BaseException | None:
         """Return the exception the job failed with, or None."""
         failed = self._state is JobState.FAILED
@@ -171,30 +212,10 @@ class Job(Generic[R]):
             JobCanceled: The job was canceled.
             BaseException: The exception the job failed with, raised again.
         """
-        if self._state is JobState.FINISHED:
-            return self._outcome  # type: ignore[return-value]
-        if self._state is JobState.FAILED:
-            raise self._outcome  # type: ignore[misc]
-        if self._state is JobState.CANCELED:
-            raise JobCanceled()
-        raise JobPending(
+        return self._finished_outcome(  # type: ignore[return-value]
             f"Job {self.id} ({self.kind}) has not ended yet; connect to its finished signal "
             "or call job.wait() before asking for its result."
         )
-
-    # --- actions -------------------------------------------------------------------------
-
-    def cancel(self) -> bool:
-        """Ask the job to stop and return at once; False if it is no longer active."""
-        service = self._service()
-        return service is not None and service.cancel(self.id)
-
-    def wait(self, timeout_ms: int = 30_000) -> bool:
-        """Run the event loop until the job ends or ``timeout_ms`` passed; True if it ended.
-
-        For scripts and tests; a GUI connects to the signals instead.
-        """
-        return wait_until(lambda: self.done, timeout_ms)
 
     # --- signals -------------------------------------------------------------------------
 
@@ -258,12 +279,7 @@ class Job(Generic[R]):
         if events.ended_sent:
             return
         events.ended_sent = True
-        if self._state is JobState.FINISHED:
-            events.finished.emit(self._outcome)
-        elif self._state is JobState.FAILED:
-            events.failed.emit(self._outcome)
-        else:
-            events.canceled.emit()
+        emit_end(events, self._state, self._outcome)
         # The job is over: its signals object goes (no Qt object outlives a job).
         if events._service is not None:
             events._service._handle_listens(False)
