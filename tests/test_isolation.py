@@ -57,6 +57,16 @@ def test_hangs():
 
 
 @isolated
+@pytest.mark.timeout(2)
+def test_hangs_holding_the_gil():
+    import ctypes
+
+    note("hangs holding the GIL")
+    # A C call made with the GIL held: pytest-timeout's timer thread can never run.
+    ctypes.PyDLL(None).sleep(600)
+
+
+@isolated
 def test_runs_after_the_hang():
     note("after hang")
 
@@ -109,7 +119,7 @@ def test_isolation_replays_each_outcome_of_the_child(
 ) -> None:
     """Fails if a child's pass, failure, skip, xfail, hang or death is reported otherwise."""
     result, _ = outcome
-    result.assert_outcomes(passed=6, failed=3, skipped=1, xfailed=1)
+    result.assert_outcomes(passed=6, failed=4, skipped=1, xfailed=1)
     text = result.stdout.str()
     assert re.search(r"FAILED test_cases.py::test_fails - .*ChildFailed: .*one is not two", text)
     assert re.search(r"SKIPPED \[1\] .*: nothing to do here", text), text
@@ -119,6 +129,14 @@ def test_isolation_replays_each_outcome_of_the_child(
         r"process \(pytest-timeout ended it\)",
         text,
     ), text
+    assert re.search(
+        r"FAILED test_cases.py::test_hangs_holding_the_gil - .*ChildDidNotEnd: the case hung in "
+        r"its child process \(killed after \d s\)",
+        text,
+    ), text
+    assert re.search(r'File ".*test_cases.py", line \d+ in test_hangs_holding_the_gil', text), (
+        "the report lacks the stack of the hung case"
+    )
     assert re.search(
         r"FAILED test_cases.py::test_dies - .*ChildDidNotEnd: the case's child process was "
         r"killed by signal 6",
@@ -134,6 +152,7 @@ def test_isolation_goes_on_in_a_new_child_after_a_hang_a_death_or_an_unfit_case(
     result, pids = outcome
     assert pids["passes"] == pids["fails"]
     assert pids["after hang"] != pids["hangs"]
+    assert pids["after hang"] != pids["hangs holding the GIL"] != pids["hangs"]
     assert pids["after death"] != pids["dies"]
     assert pids["fresh"] != pids["unfit"]
     assert pids["parent"] not in {pids["passes"], pids["after hang"], pids["fresh"]}

@@ -19,6 +19,7 @@ failed, skipped), so markers such as ``xfail`` apply in the parent as usual.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,10 +50,13 @@ CHILD_ENV = "WORKERKIT_CHILD_PYTEST"
 MARKER = "workerkit_isolated"
 # When pytest-timeout gives no limit: the longest one case may run in a child.
 DEFAULT_CASE_TIMEOUT_S = 300.0
-# The child's own pytest-timeout should end a stuck case first, and report where it was.
+# The child's own pytest-timeout should end a stuck case first, and report where it was:
+# the watchdog gives it as long again as the case's limit, up to this.
 WATCHDOG_GRACE_S = 30.0
+# How long a hung child gets to dump its threads' stacks before it is killed.
+ABORT_GRACE_S = 5.0
 _POLL_S = 0.1
-_TAIL = 3000
+_TAIL = 12000
 BATCH_KEY = pytest.StashKey["Batch"]()
 TIMEOUT_KEY = pytest.StashKey[float]()
 
@@ -261,13 +265,26 @@ class _Watch:
         while self.process.poll() is None:
             self._read_reports()
             limit = self.limits.get(self.running or "", DEFAULT_CASE_TIMEOUT_S)
-            if time.monotonic() - self._since > limit + WATCHDOG_GRACE_S:
+            if time.monotonic() - self._since > limit + min(limit, WATCHDOG_GRACE_S):
                 self.killed_after = time.monotonic() - self._since
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                self._kill()
                 break
             time.sleep(_POLL_S)
         self._read_reports()
+
+    def _kill(self) -> None:
+        # A thread that deadlocks holding the GIL also stops pytest-timeout's timer
+        # thread; faulthandler (PYTHONFAULTHANDLER) still dumps every thread on SIGABRT,
+        # so the report shows where the case hung. Then the whole group goes.
+        try:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(ABORT_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
     def how_it_ended(self, output: str) -> str:
         """Describe how the child ended, for a case it did not finish."""
