@@ -409,7 +409,7 @@ class ContractSuite:
         h.service.set_stack(h.kind.name, "shadow")
         job_id = h.start("quick")
         h.wait_terminal(job_id)
-        record = h.wait_shadow_record()
+        record = h.wait_shadow_record(job_id)
         assert [e.name for e in h.log.terminal(job_id)] == ["job_finished"], h.log.story(job_id)
         assert record["match"], f"the candidate disagreed with legacy: {record['differences']}"
 

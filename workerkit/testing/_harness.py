@@ -110,10 +110,23 @@ class Harness:
         """
         threading.Event().wait(ms / 1000)
 
-    def wait_shadow_record(self, timeout_s: float | None = None) -> dict[str, Any]:
-        """Run the event loop until the service sent a shadow comparison; return the first."""
+    def wait_shadow_record(self, job_id: str, timeout_s: float | None = None) -> dict[str, Any]:
+        """Run the event loop until the service sent a shadow comparison; return the first.
+
+        Raises:
+            AssertionError: None came in time; the message says how ``job_id`` and the
+                shadow runner got there.
+        """
+        from pytestqt.exceptions import TimeoutError as WaitTimedOut  # a qtbot implies it
+
         limit = timeout_s if timeout_s is not None else self.contract.terminal_timeout_s
-        self.qtbot.waitUntil(lambda: bool(self.log.shadow_records), timeout=int(limit * 1000))
+        try:
+            self.qtbot.waitUntil(lambda: bool(self.log.shadow_records), timeout=int(limit * 1000))
+        except WaitTimedOut:
+            raise AssertionError(
+                f"no shadow comparison within {limit} s; {self.log.story(job_id)}; "
+                f"shadow: {self.service.summary()['shadow']}"
+            ) from None
         return self.log.shadow_records[0]
 
     def spin_sampling(self, until: Any, sample: Any, timeout_s: float) -> None:

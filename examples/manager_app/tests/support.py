@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 
 from examples.manager_app.terminal import TerminalEvent
 
@@ -87,6 +88,16 @@ class TerminalLog:
         """Return the terminal events of ``job_id``."""
         with self._lock:
             return [e for e, _ in self._events if e.worker_id == job_id]
+
+    def wait_of(self, qtbot: QtBot, job_id: str) -> list[TerminalEvent]:
+        """Return the terminal events of ``job_id`` once it has one.
+
+        The manager's stack connected to ``worker_terminal`` first, so Qt queues the
+        service's event before it calls this log in the job's thread: the service's
+        terminal signal can arrive on the GUI thread before the log has the event.
+        """
+        qtbot.waitUntil(lambda: bool(self.of(job_id)), timeout=5000)
+        return self.of(job_id)
 
     def sent_by_the_job(self, job_id: str) -> bool:
         """Return True if every terminal event of ``job_id`` came from its own thread."""

@@ -81,7 +81,8 @@ def test_every_job_ends_with_exactly_one_terminal_event(
     assert service.cancel(slow)
     settle(qtbot, service)
     outcomes = {
-        job_id: [e.outcome for e in terminals.of(job_id)] for job_id in (done, failed, slow)
+        job_id: [e.outcome for e in terminals.wait_of(qtbot, job_id)]
+        for job_id in (done, failed, slow)
     }
     assert outcomes == {
         done: [Outcome.SUCCEEDED],
@@ -123,8 +124,8 @@ def test_cancel_ends_the_job_canceled_through_the_workers_own_signal(
         assert job.cancel()
     assert log.terminals(job_id) == ["canceled"]
     assert sent == ["canceled"]
+    [event] = terminals.wait_of(qtbot, job_id)
     assert terminals.sent_by_the_job(job_id), "the cancel's fallback ended the job"
-    [event] = terminals.of(job_id)
     assert (event.outcome, event.cancel_reason) == (Outcome.CANCELED, CancelReason.USER_REQUESTED)
     assert job_id not in service.active_job_ids()
     assert not service.cancel(job_id)
@@ -170,7 +171,7 @@ def test_request_cancel_returns_at_once_and_the_job_ends_canceled_later(
         assert manager.request_cancel_worker(job_id, CancelReason.SHUTDOWN)
         assert time.perf_counter() - started < 0.05
         assert service.is_active(job_id), "the job ended before its slow step could"
-    [event] = terminals.of(job_id)
+    [event] = terminals.wait_of(qtbot, job_id)
     assert event.cancel_reason is CancelReason.SHUTDOWN
 
 
@@ -258,7 +259,7 @@ def test_new_lookup_replaces_the_running_one(
     settle(qtbot, service)
     assert (first.state, second.state) == (JobState.CANCELED, JobState.FINISHED)
     assert (log.terminals(first), log.terminals(second)) == (["canceled"], ["finished"])
-    [event] = terminals.of(first.id)
+    [event] = terminals.wait_of(qtbot, first.id)
     assert event.cancel_reason is CancelReason.REPLACED
 
 
