@@ -65,7 +65,7 @@ class WorkerManager(QObject):
     worker_terminal = Signal(object)
     active_worker_count_changed = Signal(int)
     all_workers_finished = Signal()
-    # Sent from a job's thread as it ends, received on the manager's (GUI) thread.
+    # Sent as a job's thread has ended, on the manager's (GUI) thread.
     _thread_ended = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -188,8 +188,10 @@ class WorkerManager(QObject):
         for ended in (worker.finished, worker.error_occurred, worker.canceled):
             ended.connect(thread.quit)
             ended.connect(worker.deleteLater)
-        # Before deleteLater: the release then finds the thread object still there.
-        thread.finished.connect(lambda: self._thread_ended.emit(thread))
+        # Before deleteLater: the release then finds the thread object still there. A
+        # callable runs on the thread its sender lives on (the GUI thread, for the QThread
+        # object), queued: by then the manager may have gone with its parent.
+        thread.finished.connect(lambda: shiboken6.isValid(self) and self._thread_ended.emit(thread))
         thread.finished.connect(thread.deleteLater)
 
     def _on_worker_finished(self, worker_id: str, result: object) -> None:
