@@ -14,7 +14,8 @@ from workerkit.testing import Contract, ContractSuite, Sample, call
 # several seconds by itself.
 LONG_LIMIT = 400_000_000
 SLOW_PAGE_S = 3.0
-# Legacy cancels wait 2 s and then terminate() the thread: keep its blocking call shorter.
+# The legacy fetch worker cannot be interrupted inside its HTTP call: a canceled legacy job
+# ends only when the call returns, so its slow page is kept shorter.
 LEGACY_SLOW_PAGE_S = 0.8
 
 
