@@ -1,4 +1,4 @@
-"""A built wheel, not the editable install, installs into a new venv and runs."""
+"""The built distributions: the sdist holds the project; the wheel built from it runs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
@@ -51,9 +52,9 @@ print("result", results[0], "from", workerkit.__file__)
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the project's wheel (in an isolated build environment) and return its path."""
-    out = tmp_path_factory.mktemp("wheel")
+def distributions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Build the sdist, then the wheel from that sdist (as an index would); return both."""
+    out = tmp_path_factory.mktemp("dist")
     # setuptools writes build/ and *.egg-info next to the sources: build from a copy.
     source = tmp_path_factory.mktemp("source") / "workerkit"
     ignore = shutil.ignore_patterns(
@@ -61,12 +62,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     shutil.copytree(ROOT, source, ignore=ignore, symlinks=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    return next(out.glob("workerkit-*.whl"))
+    return next(out.glob("workerkit-*.tar.gz")), next(out.glob("workerkit-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def wheel(distributions: tuple[Path, Path]) -> Path:
+    """Return the wheel built from the sdist."""
+    return distributions[1]
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +107,38 @@ def test_wheel_holds_the_stacks_under_workerkit_and_py_typed(wheel: Path) -> Non
     assert "workerkit/simplified/_job.py" in names
     assert "workerkit/py.typed" in names
     assert not [n for n in names if n.startswith(("legacy/", "simplified/", "tests/"))]
+
+
+def test_sdist_holds_the_tests_examples_docs_and_license(
+    distributions: tuple[Path, Path],
+) -> None:
+    """Fails if the sdist leaves out what its tests need (conftest, the contract, examples)."""
+    with tarfile.open(distributions[0]) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for needed in (
+        "LICENSE",
+        "MIGRATION.md",
+        "tests/conftest.py",
+        "tests/contract/conftest.py",
+        "examples/numbers_app/tests/test_contract.py",
+        "examples/manager_app/tests/conftest.py",
+        "docs/migrate-your-app.md",
+        "legacy/_thread_stack.py",
+    ):
+        assert needed in names, f"the sdist lacks {needed}"
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_wheel_carries_its_license_and_classifiers(wheel: Path) -> None:
+    """Fails if the wheel lacks the LICENSE file or the metadata an index user reads."""
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
+    assert [n for n in names if n.endswith(".dist-info/licenses/LICENSE")], names
+    [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+    text = archive.read(metadata).decode()
+    assert "License-Expression: MIT" in text
+    for classifier in ("Framework :: Pytest", "Programming Language :: Python :: 3.11"):
+        assert f"Classifier: {classifier}" in text, text[:2000]
 
 
 def test_wheel_runs_doctor_and_a_first_kind(clean_venv: Path, tmp_path: Path) -> None:
