@@ -18,10 +18,9 @@ ROOT = Path(__file__).parent.parent
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 
-FIRST_STEP = """
-from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
-from workerkit import App, JobService, LegacyWorker, WorkerKind
-app_ = QCoreApplication([])
+DOUBLING_APP = """
+from PySide6.QtCore import QObject, Signal, Slot
+from workerkit import App, LegacyWorker, WorkerKind
 
 class Doubler(QObject):
     finished = Signal(object)
@@ -39,6 +38,14 @@ def double(control, n):
     return 2 * n
 
 app = App("doubler", [WorkerKind("double", LegacyWorker(Doubler), double, compare=None)])
+"""
+
+# Run with doubling.py (DOUBLING_APP) in the working folder.
+FIRST_STEP = """
+from PySide6.QtCore import QCoreApplication
+from workerkit import JobService
+from doubling import app
+app_ = QCoreApplication([])
 service = JobService(app, stacks={"double": "simplified"})
 results = []
 service.job_finished.connect(lambda kind, job_id, value: results.append(value))
@@ -142,6 +149,7 @@ def test_wheel_carries_its_license_and_classifiers(wheel: Path) -> None:
 
 
 def test_wheel_runs_doctor_and_a_first_kind(clean_venv: Path, tmp_path: Path) -> None:
+    (tmp_path / "doubling.py").write_text(DOUBLING_APP)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     env.pop("PYTHONPATH", None)
     doctor = subprocess.run(
@@ -165,3 +173,81 @@ def test_wheel_runs_doctor_and_a_first_kind(clean_venv: Path, tmp_path: Path) ->
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("result 42 from "), first.stdout
     assert str(clean_venv) in first.stdout, "imported workerkit from outside the new venv"
+
+
+@pytest.fixture(scope="module")
+def core_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a new venv with the wheel and, of its dependencies, PySide6 alone (no extra)."""
+    target = tmp_path_factory.mktemp("core") / "env"
+    venv.create(target, with_pip=True)
+    python = target / "bin" / "python"
+    installed = Path(sysconfig.get_paths()["purelib"])
+    borrowed = tmp_path_factory.mktemp("core-deps")
+    for pattern in ("PySide6", "shiboken6", "pyside6_essentials-*", "shiboken6-*.dist-info"):
+        for entry in installed.glob(pattern):
+            (borrowed / entry.name).symlink_to(entry)
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "borrowed-deps.pth").write_text(f"{borrowed}\n")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return target
+
+
+def run_in(env: Path, *command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` (a script of ``env``'s bin folder) offscreen in ``cwd``."""
+    environ = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    environ.pop("PYTHONPATH", None)
+    environ.pop("WORKERKIT_APP", None)
+    return subprocess.run(
+        [str(env / "bin" / command[0]), *command[1:]],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_core_install_runs_an_apps_kinds_doctor_and_flags(core_venv: Path, tmp_path: Path) -> None:
+    """Fails if the core (PySide6 alone) cannot run a kind, doctor, or flags of its own app."""
+    for extra_module in ("PIL", "aiohttp", "psutil", "pytest"):
+        probe = run_in(core_venv, "python", "-c", f"import {extra_module}", cwd=tmp_path)
+        assert probe.returncode != 0, f"{extra_module} is importable: not a core-only venv"
+    (tmp_path / "doubling.py").write_text(DOUBLING_APP)
+    first = run_in(core_venv, "python", "-c", FIRST_STEP, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("result 42 from "), first.stdout
+    doctor = run_in(core_venv, "workerkit", "doctor", cwd=tmp_path)
+    assert doctor.returncode == 0, doctor.stderr
+    assert "pip install 'workerkit[imagelib]'" in doctor.stdout, doctor.stdout
+    (tmp_path / "pyproject.toml").write_text('[tool.workerkit]\napp = "doubling:app"\n')
+    flags = run_in(core_venv, "workerkit", "flags", cwd=tmp_path)
+    assert flags.returncode == 0, flags.stderr
+    assert "double" in flags.stdout and "doubling:app" in flags.stdout, flags.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [
+        (("workerkit", "flags"), "imagelib"),
+        (("workerkit", "run"), "imagelib"),
+        (("python", "-c", "import workerkit.testing"), "testing"),
+    ],
+)
+def test_core_install_names_the_extra_a_part_needs(
+    core_venv: Path, tmp_path: Path, command: tuple[str, ...], extra: str
+) -> None:
+    """Fails if a part reached without its extra ends in a bare traceback."""
+    result = run_in(core_venv, *command, cwd=tmp_path)
+    assert result.returncode != 0
+    assert f"pip install 'workerkit[{extra}]'" in result.stderr, result.stderr

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workerkit._extras import extra_advice
 from workerkit._kind import DeclarationError, WorkerKind, check_kinds
 
 if TYPE_CHECKING:
@@ -304,6 +305,14 @@ def _import_problem(text: str, source: str, exc: ImportError, folder: Path) -> s
                 f"Cannot import the app module {module_name!r} ({source}); '{parent}' has "
                 f"an App named {last!r}: write '{parent}:{last}' (module:attribute)."
             )
+    advice = None
+    if isinstance(exc, ModuleNotFoundError):
+        advice = extra_advice(exc, f"The app {text} ({source})")
+    if advice is not None:
+        return (
+            f"{advice}; or name your own app in [tool.workerkit] app = 'module:attribute' "
+            f"(or {APP_ENV})."
+        )
     return (
         f"Cannot import the app module {module_name!r} ({source}): {exc}; check the name "
         "and that the module is importable (installed, or on PYTHONPATH); the form is "

@@ -7,8 +7,6 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import psutil
-
 __all__ = ["qt_threads", "qthreads_alive", "wait_until_other_threads_idle"]
 
 _TASKS = Path("/proc/self/task")
@@ -52,6 +50,8 @@ def qt_threads() -> int:
     Linux, every thread counts.
     """
     if not _TASKS.is_dir():
+        import psutil  # off Linux only: /proc/self/task tells it there
+
         return int(psutil.Process().num_threads())
     main = _comm(_TASKS / str(threading.main_thread().native_id))
     return sum(1 for task in _TASKS.iterdir() if _comm(task) not in (main, None))

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from workerkit._extras import extra_advice
+
 __all__ = ["main"]
 
 # Modules that register a subcommand through ``add_command(subparsers)``; importing
@@ -34,11 +36,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
         print(f"workerkit: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        advice = extra_advice(exc, f"workerkit {args.command}")
+        if advice is None:
+            raise
+        print(f"workerkit: error: {advice}", file=sys.stderr)
+        return 2
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workerkit", description=__doc__)
-    commands = parser.add_subparsers(title="commands")
+    commands = parser.add_subparsers(title="commands", dest="command")
 
     sample = commands.add_parser("sample", help="generate a photo-like sample image library")
     sample.add_argument(

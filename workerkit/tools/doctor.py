@@ -11,15 +11,19 @@ import importlib.util
 import json
 import platform
 import sys
+from types import SimpleNamespace
 from typing import Any
+
+from workerkit._extras import extra_advice
 
 __all__ = ["BAD_PYSIDE_VERSION", "add_command", "collect_diagnostics", "is_known_bad_pyside"]
 
 BAD_PYSIDE_VERSION = "6.12.0"
 FIXED_PYTHON = (3, 12)
 _BAD_PAIR_EFFECT = (
-    f"PySide6 {BAD_PYSIDE_VERSION} on CPython < {FIXED_PYTHON[0]}.{FIXED_PYTHON[1]} aborts the "
-    "interpreter after ~570 signal emits (Fatal Python error: bool_dealloc)"
+    f"PySide6 {BAD_PYSIDE_VERSION} on CPython < {FIXED_PYTHON[0]}.{FIXED_PYTHON[1]} drops a "
+    "reference of True on every signal emit and aborts the interpreter once it runs out "
+    "(Fatal Python error: bool_dealloc)"
 )
 
 
@@ -43,11 +47,9 @@ def collect_diagnostics() -> dict[str, Any]:
     import PySide6
     from PySide6.QtCore import QThread, qVersion
 
-    from workerkit.imagelib.pool_workers.qtasyncio_runtime import qtasyncio_socket_support
-
     python = sys.version_info[:2]
     qtasyncio = _importable("PySide6.QtAsyncio")
-    sockets = qtasyncio_socket_support()
+    sockets = _socket_support()
     return {
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
@@ -59,6 +61,18 @@ def collect_diagnostics() -> dict[str, Any]:
         "qtasyncio_sockets": {"supported": sockets.supported, "detail": sockets.detail},
         "annotation_runtimes": _runtimes(qtasyncio, sockets.supported),
     }
+
+
+def _socket_support() -> Any:
+    """Return the image library's QtAsyncio socket probe, or why it cannot run here."""
+    try:
+        from workerkit.imagelib.pool_workers.qtasyncio_runtime import qtasyncio_socket_support
+    except ModuleNotFoundError as exc:
+        advice = extra_advice(exc, "the QtAsyncio socket probe")
+        if advice is None:
+            raise
+        return SimpleNamespace(supported=False, detail=f"not probed: {advice}")
+    return qtasyncio_socket_support()
 
 
 def _importable(module: str) -> bool:
@@ -80,7 +94,7 @@ def _runtimes(qtasyncio: bool, sockets: bool) -> list[dict[str, Any]]:
             "works": aiohttp,
             "detail": "a private asyncio loop on a QThreadPool thread"
             if aiohttp
-            else "aiohttp is not installed; pip install aiohttp",
+            else "aiohttp is not installed; pip install 'workerkit[imagelib]'",
         },
         {
             "name": "QtAsyncio + QNetworkAccessManager",
@@ -88,7 +102,7 @@ def _runtimes(qtasyncio: bool, sockets: bool) -> list[dict[str, Any]]:
             "works": qtasyncio and qtnetwork,
             "detail": "qt_post awaits QNetworkReply.finished on the Qt event loop"
             if qtasyncio and qtnetwork
-            else "needs PySide6.QtAsyncio and PySide6.QtNetwork (PySide6-Addons)",
+            else "needs PySide6.QtAsyncio (PySide6-Addons): pip install 'workerkit[qtasyncio]'",
         },
         {
             "name": "QtAsyncio + aiohttp",
@@ -119,8 +133,8 @@ def _bad_pair_line(bad: bool) -> str:
     if not bad:
         return f"no ({_BAD_PAIR_EFFECT})"
     return (
-        f"YES: {_BAD_PAIR_EFFECT}; reinstall with `pip install -e .` (it excludes "
-        f"{BAD_PYSIDE_VERSION}) or use Python {FIXED_PYTHON[0]}.{FIXED_PYTHON[1]} or newer"
+        f"YES: {_BAD_PAIR_EFFECT}; reinstall with `pip install -e .` (it excludes the "
+        "6.12 series there) or use Python {FIXED_PYTHON[0]}.{FIXED_PYTHON[1]} or newer"
     )
 
 
