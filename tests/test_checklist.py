@@ -414,7 +414,7 @@ def test_checklist_shadow_log_with_a_broken_line_fails_the_gate(project: Path) -
     status, detail = gate(check(), "search shadow")
 
     assert status is Status.FAIL
-    assert detail.startswith("shadow log workerkit-shadow.jsonl, line 4 is not JSON")
+    assert detail.startswith("Shadow log workerkit-shadow.jsonl, line 4: expected one JSON object")
 
 
 def test_checklist_bad_flag_file_fails_every_flag_gate(project: Path) -> None:

@@ -21,9 +21,7 @@ What ends a pair, and how it is counted:
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -33,6 +31,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRunnable, QThreadPool, Signal, Slot
 
+from workerkit._shadow_log import (
+    DEFAULT_SHADOW_LOG,
+    append_record,
+    read_shadow_log,
+    summarize_shadow_log,
+)
 from workerkit._stack import Stack
 
 if TYPE_CHECKING:
@@ -53,15 +57,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SHADOW_LOG = "workerkit-shadow.jsonl"
 MAX_DIFFERENCES = 10
 
 Outcome = Literal["finished", "failed", "canceled"]
 CandidateFactory = Callable[["App", QThreadPool, QObject | None], Stack]
 """Build the candidate backend on the given (shared) pool; default: a SimplifiedStack."""
-
-# Comparisons run on several pool threads; one write per record keeps lines whole and apart.
-_LOG_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,50 +131,6 @@ def make_record(
         "candidate_job": candidate.job_id,
         "differences": differences,
     }
-
-
-def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append ``record`` to the JSON-lines log at ``path`` in one write."""
-    line = json.dumps(record, ensure_ascii=False) + "\n"
-    with _LOG_LOCK, path.open("a", encoding="utf-8") as log:
-        log.write(line)
-
-
-def read_shadow_log(path: Path) -> list[dict[str, Any]]:
-    """Return every record of the shadow log at ``path``; a missing log holds none."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    records: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            records.append(_parse_line(path, number, line))
-    return records
-
-
-def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"Shadow log {path}, line {number}: expected one JSON object, got invalid JSON "
-            f"({exc.msg}); remove or fix that line."
-        ) from None
-    if not isinstance(record, dict) or "kind" not in record or "match" not in record:
-        raise ValueError(
-            f"Shadow log {path}, line {number}: expected an object with 'kind' and 'match'; "
-            "remove or fix that line."
-        )
-    return record
-
-
-def summarize_shadow_log(path: Path, kind: str) -> tuple[int, int]:
-    """Return (compared, mismatches) of ``kind`` in the shadow log at ``path``."""
-    name = str(kind).strip().lower()
-    records = [r for r in read_shadow_log(path) if r["kind"] == name]
-    return len(records), sum(not r["match"] for r in records)
 
 
 # --- running pairs ----------------------------------------------------------------------------

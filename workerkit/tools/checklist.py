@@ -39,6 +39,8 @@ from xml.etree import ElementTree
 
 from workerkit import _stacks as stacks
 from workerkit._app import APP_ENV, App, Stage, Suite, app_spec, load_app
+from workerkit._shadow_log import DEFAULT_SHADOW_LOG as SHADOW_LOG_NAME
+from workerkit._shadow_log import read_numbered_shadow_log
 from workerkit.flags import CONFIG_FILE, Flag, FlagError, default_flags, env_var, resolve_flags
 from workerkit.tools.loc_audit import LocAudit, audit_loc
 
@@ -74,8 +76,7 @@ BEGIN_MARKER = "<!-- checklist:begin -->"
 END_MARKER = "<!-- checklist:end -->"
 DEFAULT_MIGRATION = Path("MIGRATION.md")
 DEFAULT_COMPARE = Path("workerkit-compare/compare.json")
-# Same default as workerkit._shadow.DEFAULT_SHADOW_LOG; that module imports Qt.
-DEFAULT_SHADOW_LOG = Path("workerkit-shadow.jsonl")
+DEFAULT_SHADOW_LOG = Path(SHADOW_LOG_NAME)
 RESULTS_DIR = Path("workerkit-checklist")
 DEFAULT_MIN_COMPARED = 50
 CONTRACT_DIR = "tests/contract"
@@ -852,7 +853,7 @@ def check_shadow(evidence: Evidence, kind: str) -> Gate:
             f"for at least {needed} requests",
         )
     try:
-        records = [(n, r) for n, r in _shadow_records(path) if r["kind"] == kind]
+        records = [(n, r) for n, r in read_numbered_shadow_log(path) if r["kind"] == kind]
     except ValueError as exc:
         return Gate(name, Status.FAIL, str(exc))
     mismatches = [(n, r) for n, r in records if not r["match"]]
@@ -873,26 +874,6 @@ def check_shadow(evidence: Evidence, kind: str) -> Gate:
             f"keep {env_var(kind)}=shadow longer",
         )
     return Gate(name, Status.PASS, f"{len(records)} compared, 0 mismatches ({path})")
-
-
-def _shadow_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    # workerkit._shadow.read_shadow_log does this too, but importing it loads Qt.
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(
-                f"shadow log {path}, line {number} is not JSON ({exc.msg}); fix or remove it"
-            ) from None
-        if not isinstance(record, dict) or "kind" not in record or "match" not in record:
-            raise ValueError(
-                f"shadow log {path}, line {number} has no 'kind' and 'match'; fix or remove it"
-            )
-        records.append((number, record))
-    return records
 
 
 # --- gate: no route to legacy -----------------------------------------------------------------
