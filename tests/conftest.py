@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,15 +42,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.workerkit_isolated)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Report a legacy test that hung or crashed in its child as legacy's known defect."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+    report = yield
     hung = call.excinfo is not None and call.excinfo.errisinstance(ChildDidNotEnd)
     if hung and report.failed and item.path.is_relative_to(HERE):
         report.outcome = "skipped"
         report.wasxfail = f"D11/D4, the legacy stack: {str(call.excinfo.value)[:200]}"
+    return report
 
 
 def _runs_legacy(item: pytest.Item) -> bool:

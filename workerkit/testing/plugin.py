@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pluggy import Result
 
 from workerkit.testing import _isolation as isolation
 
@@ -189,8 +188,8 @@ def pytest_runtest_logfinish() -> None:
 # --- reports ---------------------------------------------------------------------------
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
     """Close a case's harness before any fixture goes away.
 
     A sample's fixtures (a store, a server) are requested during the case, so pytest
@@ -200,27 +199,25 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
     harness = getattr(item, "funcargs", {}).get("contract_harness")
     if harness is not None:
         harness.close()
-    yield
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, Result[pytest.TestReport], None]:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Report a failing legacy contract case as an expected failure of the legacy stack.
 
     In a child, note each phase's own result for the parent instead.
     """
+    report = yield
     if isolation.in_child():
         isolation.write_phase(item, call.when, call.excinfo)
-        yield
-        return
-    outcome = yield
-    report = outcome.get_result()
+        return report
     marker = item.get_closest_marker(_MARKER)
     if marker is not None and (call.when == "call" or report.failed):
         _convert_legacy_failure(item, call, report, marker)
         _count(item, report)
+    return report
 
 
 def _convert_legacy_failure(
