@@ -25,8 +25,6 @@ from workerkit.tools.benchmarks.data import prepare_dataset
 from workerkit.tools.benchmarks.plan import Sizes, runs_for, sizes_for, watchdog_for
 from workerkit.tools.benchmarks.runner import RunResult, run_workload
 
-STACKS = ("legacy", "simplified")
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -10,11 +10,19 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from workerkit import App, BatchSummary, JobCanceled, JobControl, JobService, JobState, WorkerError
+from workerkit import (
+    STACKS,
+    App,
+    BatchSummary,
+    JobCanceled,
+    JobControl,
+    JobService,
+    JobState,
+    WorkerError,
+)
 
 from .test_job_handle import echo_kind
 
-STACKS = ("legacy", "simplified")
 WAIT_MS = 20_000
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from workerkit import App, JobCanceled, JobControl, JobService, LegacyWorker, WorkerKind
+from workerkit import STACKS, App, JobCanceled, JobControl, JobService, LegacyWorker, WorkerKind
 from workerkit._app import UnknownKind
 from workerkit._errors import JobPending, WorkerError
 from workerkit._job import JobState
@@ -23,7 +23,6 @@ from workerkit._progress import WorkerProgress
 
 from .legacy.shapes import ResultWorker
 
-STACKS = ("legacy", "simplified")
 WAIT_MS = 10_000
 ROOT = Path(__file__).parent.parent
 

@@ -10,6 +10,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressBar, QProgressDialog, QPushButton
 
+from workerkit import STACKS
 from workerkit._progress import WorkerProgress
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.store import ImageStore
@@ -25,7 +26,6 @@ from workerkit.progress_ui import (
 
 from .conftest import qthreads_alive
 
-STACKS = ["legacy", "simplified"]
 LONG = 30_000
 
 

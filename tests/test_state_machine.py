@@ -77,6 +77,7 @@ from hypothesis.stateful import (
 )
 from PySide6.QtCore import QSize, Qt
 
+from workerkit import STACKS
 from workerkit.imagelib import ImageStore, SearchConditions, WorkerService
 from workerkit.imagelib.domain.imaging import ImageError
 from workerkit.imagelib.domain.intake import prepare_image
@@ -90,7 +91,6 @@ from .contract.conftest import spin_for, spin_until
 pytestmark = pytest.mark.timeout(240)
 
 KINDS = ("registration", "search", "thumbnail", "annotation")
-STACKS = ("legacy", "simplified")
 LATEST_WINS = frozenset({"search", "thumbnail"})
 SIGNAL_WORDS = {
     "registration": "batch_registration",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "INTERRUPT",
+    "STACKS",
     "App",
     "Batch",
     "BatchSummary",
@@ -51,6 +52,7 @@ _LOCATIONS = {
     "JobState": "workerkit._job",
     "JobService": "workerkit._service",
     "LegacyWorker": "workerkit._kind",
+    "STACKS": "workerkit._stacks",
     "Stack": "workerkit._stack",
     "Stage": "workerkit._app",
     "Suite": "workerkit._app",
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
     from workerkit._service import JobService
     from workerkit._shadow import ShadowStats
     from workerkit._stack import Stack
+    from workerkit._stacks import STACKS
 
 
 def __getattr__(name: str) -> Any:

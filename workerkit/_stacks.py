@@ -23,6 +23,7 @@ _LOCATIONS: dict[str, str] = {
 }
 
 STACKS: tuple[str, ...] = tuple(_LOCATIONS)
+"""The two stacks a kind's flag can pick, ``("legacy", "simplified")``: parametrize over it."""
 
 
 def check_stack(name: str) -> str:

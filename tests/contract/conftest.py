@@ -32,6 +32,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QEventLoop, QObject, QSize, QTimer
 
+from workerkit import STACKS
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.fakeapi import FakeVisionServer
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
@@ -41,7 +42,6 @@ from workerkit.imagelib.service import WorkerService
 from ..child import ChildRun
 
 KINDS = ("registration", "search", "thumbnail", "annotation")
-STACKS = ("legacy", "simplified")
 SIGNAL_WORDS = {
     "registration": "batch_registration",
     "search": "search",

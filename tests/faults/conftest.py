@@ -23,7 +23,6 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.service import WorkerService
 
 LONG = 60_000
-STACKS = ("legacy", "simplified")
 # Capabilities that let root ignore file modes; dropping them makes chmod real again.
 _DAC_CAPS = "-dac_override,-dac_read_search"
 

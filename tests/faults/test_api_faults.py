@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 
+from workerkit import STACKS
 from workerkit.imagelib.domain.annotators import HttpAnnotator, HttpAnnotatorConfig, RetryPolicy
 from workerkit.imagelib.domain.fakeapi import FakeVisionServer, Fault
 from workerkit.imagelib.domain.results import AnnotationOutcome, AnnotationResult
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.service import WorkerService
 
-from .conftest import STACKS, EventLog, run_job
+from .conftest import EventLog, run_job
 
 pytestmark = pytest.mark.timeout(120)
 

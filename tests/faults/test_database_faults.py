@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from workerkit import STACKS
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import SearchResult
 from workerkit.imagelib.domain.store import ImageStore, StoreError
@@ -26,7 +27,6 @@ from workerkit.imagelib.service import WorkerService
 
 from ..child import SCRIPTS
 from .conftest import (
-    STACKS,
     EventLog,
     copy_images,
     failure_messages,

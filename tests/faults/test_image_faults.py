@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSize
 
+from workerkit import STACKS
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import ThumbnailResult
 from workerkit.imagelib.domain.scanner import scan_images
@@ -19,7 +20,6 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.service import WorkerService
 
 from .conftest import (
-    STACKS,
     EventLog,
     finished_registration,
     images_missing_sidecar_tags,

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from workerkit import STACKS
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
 from ..child import SCRIPTS
 from .conftest import (
-    STACKS,
     EventLog,
     finished_registration,
     images_missing_sidecar_tags,

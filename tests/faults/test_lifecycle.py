@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSize
 
+from workerkit import STACKS
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
 from ..child import run_script
-from .conftest import LONG, STACKS, EventLog, legacy_fails, run_job
+from .conftest import LONG, EventLog, legacy_fails, run_job
 
 pytestmark = pytest.mark.timeout(120)
 

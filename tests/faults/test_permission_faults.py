@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from workerkit import STACKS
 from workerkit.imagelib.domain.store import ImageStore
 
 from ..child import ChildRun, run_script
-from .conftest import STACKS, without_file_mode_override, write_image, write_sidecar
+from .conftest import without_file_mode_override, write_image, write_sidecar
 
 pytestmark = pytest.mark.timeout(120)
 

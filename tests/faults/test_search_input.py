@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
+from workerkit import STACKS
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import SearchResult
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 from workerkit.imagelib.service import WorkerService
 
-from .conftest import STACKS, EventLog, run_job
+from .conftest import EventLog, run_job
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from workerkit import STACKS
+
 from ..child import run_script
-from .conftest import STACKS, write_image, write_sidecar
+from .conftest import write_image, write_sidecar
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 

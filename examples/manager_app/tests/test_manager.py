@@ -21,10 +21,9 @@ from examples.manager_app.stack import ManagerStack
 from examples.manager_app.terminal import CancelReason, Outcome
 from examples.manager_app.tests.support import JobLog, TerminalLog, digests_of, write_folder
 from examples.manager_app.workers import checksum, lookup
-from workerkit import JobService, JobState, WorkerError, WorkerProgress
+from workerkit import STACKS, JobService, JobState, WorkerError, WorkerProgress
 
 ServiceFactory = Callable[..., JobService]
-STACKS = ("legacy", "simplified")
 # A slow step long enough for a cancel to land inside it, well within the cancel grace.
 SLOW_STEP_S = 0.5
 WAIT_MS = 5000

@@ -15,9 +15,7 @@ from examples.numbers_app.server import PageServer, page_body
 from examples.numbers_app.tests.jobs import LONG_LIMIT, JobLog, is_pool_progress
 from examples.numbers_app.tests.support import expected_primes
 from examples.numbers_app.workers import fetch, primes
-from workerkit import JobCanceled, JobState, WorkerError
-
-STACKS = ("legacy", "simplified")
+from workerkit import STACKS, JobCanceled, JobState, WorkerError
 
 
 def settle(qtbot: QtBot, service: Any) -> None:
