@@ -609,6 +609,10 @@ class Scenarios:
         """Return the run of a job canceled twice in a row while inside its long step."""
         return self._cached("canceled_twice", kind, stack)
 
+    def again(self, scenario: str, kind: str, stack: str) -> Run:
+        """Return a new run of ``scenario`` (not kept): a second measurement of a timing."""
+        return self._run(scenario, kind, stack)
+
     def _cached(self, scenario: str, kind: str, stack: str) -> Run:
         key = (scenario, kind, stack)
         if key not in self._runs:
