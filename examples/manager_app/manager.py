@@ -187,7 +187,10 @@ class WorkerManager(QObject):
         worker.canceled.connect(lambda: self._on_worker_canceled(worker_id))
         for ended in (worker.finished, worker.error_occurred, worker.canceled):
             ended.connect(thread.quit)
-            ended.connect(worker.deleteLater)
+        # No worker.deleteLater: deleted in the job's thread, a Python worker's ~QObject
+        # holds Qt's connection lock while PySide takes the GIL for it, and a GUI thread
+        # connecting a signal meanwhile holds the GIL while it waits for that lock: both
+        # wait forever (seen in a test run). _release drops the worker on the GUI thread.
         # Before deleteLater: the release then finds the thread object still there. A
         # callable runs on the thread its sender lives on (the GUI thread, for the QThread
         # object), queued: by then the manager may have gone with its parent.
