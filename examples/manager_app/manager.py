@@ -257,8 +257,8 @@ class WorkerManager(QObject):
 
     @Slot(object)
     def _release(self, thread: QThread) -> None:
-        # A thread sends finished just before it deletes its worker (deleteLater), so
-        # wait for its real end before the last Python references to both go.
+        # A thread sends finished just before it ends: wait for its real end, then let
+        # the worker's last Python reference go here, on the GUI thread, which deletes it.
         with self._lock:
             worker = self._alive.pop(thread, None)
         if not _ended_within(thread, _RELEASE_WAIT_MS):
