@@ -83,22 +83,22 @@ def wheel(distributions: tuple[Path, Path]) -> Path:
     return distributions[1]
 
 
-@pytest.fixture(scope="module")
-def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a new venv with the wheel installed; its dependencies come from this venv."""
-    target = tmp_path_factory.mktemp("venv") / "env"
+def venv_with(wheel: Path, target: Path, borrowed: Path) -> Path:
+    """Make a venv at ``target`` with ``wheel`` installed and ``borrowed`` on its path.
+
+    Dependencies (PySide6 is hundreds of MB) are borrowed as a plain path entry: a .pth
+    line adds the folder but runs none of its .pth files, so the editable workerkit of
+    this venv stays invisible there.
+    """
     venv.create(target, with_pip=True)
     python = target / "bin" / "python"
-    # Dependencies (PySide6 is hundreds of MB) are borrowed as a plain path entry: a .pth
-    # line adds the folder but runs none of its .pth files, so the editable workerkit of
-    # this venv stays invisible there.
     site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    Path(site, "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    Path(site, "borrowed-deps.pth").write_text(f"{borrowed}\n")
     subprocess.run(
         [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
         check=True,
@@ -106,6 +106,13 @@ def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     return target
+
+
+@pytest.fixture(scope="module")
+def clean_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a new venv with the wheel installed; its dependencies come from this venv."""
+    installed = Path(sysconfig.get_paths()["purelib"])
+    return venv_with(wheel, tmp_path_factory.mktemp("venv") / "env", installed)
 
 
 def test_wheel_holds_the_stacks_under_workerkit_and_py_typed(wheel: Path) -> None:
@@ -150,26 +157,10 @@ def test_wheel_carries_its_license_and_classifiers(wheel: Path) -> None:
 
 def test_wheel_runs_doctor_and_a_first_kind(clean_venv: Path, tmp_path: Path) -> None:
     (tmp_path / "doubling.py").write_text(DOUBLING_APP)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    env.pop("PYTHONPATH", None)
-    doctor = subprocess.run(
-        [clean_venv / "bin" / "workerkit", "doctor"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    doctor = run_in(clean_venv, "workerkit", "doctor", cwd=tmp_path)
     assert doctor.returncode == 0, doctor.stderr
     assert "pyside6" in doctor.stdout
-    first = subprocess.run(
-        [clean_venv / "bin" / "python", "-c", FIRST_STEP],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    first = run_in(clean_venv, "python", "-c", FIRST_STEP, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("result 42 from "), first.stdout
     assert str(clean_venv) in first.stdout, "imported workerkit from outside the new venv"
@@ -178,28 +169,12 @@ def test_wheel_runs_doctor_and_a_first_kind(clean_venv: Path, tmp_path: Path) ->
 @pytest.fixture(scope="module")
 def core_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a new venv with the wheel and, of its dependencies, PySide6 alone (no extra)."""
-    target = tmp_path_factory.mktemp("core") / "env"
-    venv.create(target, with_pip=True)
-    python = target / "bin" / "python"
     installed = Path(sysconfig.get_paths()["purelib"])
     borrowed = tmp_path_factory.mktemp("core-deps")
     for pattern in ("PySide6", "shiboken6", "pyside6_essentials-*", "shiboken6-*.dist-info"):
         for entry in installed.glob(pattern):
             (borrowed / entry.name).symlink_to(entry)
-    site = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    Path(site, "borrowed-deps.pth").write_text(f"{borrowed}\n")
-    subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return target
+    return venv_with(wheel, tmp_path_factory.mktemp("core") / "env", borrowed)
 
 
 def run_in(env: Path, *command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
