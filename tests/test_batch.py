@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from workerkit import (
@@ -18,10 +19,13 @@ from workerkit import (
     JobControl,
     JobService,
     JobState,
+    LegacyWorker,
     WorkerError,
+    WorkerKind,
 )
 
-from .test_job_handle import echo_kind
+from .legacy.shapes import ResultWorker
+from .test_job_handle import echo, echo_kind
 
 WAIT_MS = 20_000
 
@@ -202,3 +206,64 @@ def test_batch_ends_canceled_when_the_service_stops_everything(
     qtbot.wait(100)
     assert service.active_count() == 0, "the batch started items after it was canceled"
     assert seen.ends == ["canceled"] and len(seen.results) < 100_000
+
+
+def _refusing_worker(value: object, gate: threading.Event | None = None) -> ResultWorker:
+    """Build the echo worker, or refuse as a legacy manager refuses a start (LoRAIro's D5)."""
+    if value == "refused":
+        raise RuntimeError(f"a job for {value!r} is already running")
+    return ResultWorker(value, gate)
+
+
+refusing_kind = WorkerKind(
+    name="echo",
+    legacy=LegacyWorker(
+        ResultWorker, factory=_refusing_worker, progress="progress_updated", partial="partial_ready"
+    ),
+    simplified=echo,
+)
+
+
+@pytest.fixture
+def refusing_service(qtbot: QtBot) -> Iterator[JobService]:
+    """Return a service whose legacy stack refuses to start the items valued "refused"."""
+    made = JobService(App("refusals", [refusing_kind]), stacks={"echo": "legacy"}, max_threads=2)
+    yield made
+    made.shutdown(5000)
+
+
+def test_batch_item_the_stack_refuses_fails_that_item_only(
+    qtbot: QtBot, refusing_service: JobService
+) -> None:
+    """Fails if a stack's refusal to start one item escapes from the feeder into the event
+    loop (losing the rest of the batch) instead of being that item's failure."""
+    batch = refusing_service.map(refusing_kind, ["a", "refused", "b", "refused"])
+    seen = Collected(batch)
+    with qtbot.waitSignal(batch.finished, timeout=WAIT_MS) as finished:
+        pass
+    assert sorted(seen.results) == [(0, "a"), (2, "b")]
+    assert [index for index, _ in seen.failures] == [1, 3]
+    assert all(isinstance(error, RuntimeError) for _, error in seen.failures)
+    assert finished.args == [BatchSummary(finished=2, failed=2)]
+
+
+def test_batch_of_refused_items_lets_the_event_loop_run_between_turns(
+    qtbot: QtBot, refusing_service: JobService
+) -> None:
+    """Fails if the feeder works through every refused item in one event-loop turn: a stack
+    that refuses every start would then freeze the GUI thread for the whole batch."""
+    size = 20_000
+    batch = refusing_service.map(refusing_kind, itertools.repeat("refused", size))
+    seen = Collected(batch)
+    done_at_next_turn: list[int] = []
+
+    def probe_next_turn() -> None:
+        # Called inside the feeder's turn (first refusal); runs when that turn returns.
+        if not done_at_next_turn:
+            done_at_next_turn.append(-1)
+            QTimer.singleShot(0, lambda: done_at_next_turn.append(batch.done_count))
+
+    batch.item_failed.connect(probe_next_turn)
+    qtbot.waitUntil(lambda: len(seen.failures) == size, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(done_at_next_turn) == 2, timeout=WAIT_MS)
+    assert done_at_next_turn[1] < size, "the first turn went through the whole batch"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     from workerkit._service import JobService
 
 __all__ = ["Feeder"]
+
+# One turn of refilling stops after this long and goes on in the next turn, so a stack that
+# refuses every start (each refusal is an item failure) cannot hold the GUI thread.
+TURN_BUDGET_S = 0.008
 
 
 class Feeder(QObject):
@@ -109,7 +114,11 @@ class Feeder(QObject):
             self._report_progress()
 
     def _refill(self) -> None:
+        deadline = time.perf_counter() + TURN_BUDGET_S
         while not (self._canceled or self._exhausted) and len(self._running) < self._window:
+            if time.perf_counter() > deadline:
+                self._flush.start()  # go on in the next turn, after other events
+                return
             try:
                 index, args = next(self._items)
             except StopIteration:
@@ -120,7 +129,11 @@ class Feeder(QObject):
                 self._start(index, args)
 
     def _start(self, index: int, args: tuple[Any, ...]) -> None:
-        job = self._service.start(self._kind, *args)
+        try:
+            job = self._service.start(self._kind, *args)
+        except Exception as exc:  # the stack refused this item (e.g. legacy D5): its failure
+            self._batch._item_failed(index, exc)
+            return
         if not job.done:
             self._running[job.id] = index
         elif job.state is JobState.FINISHED:  # ended inside start(): its signals have gone by
