@@ -904,10 +904,9 @@ def check_no_legacy_route(evidence: Evidence, kind: str) -> Gate:
 
 
 def _routes(evidence: Evidence, kind: str) -> list[tuple[str, str]]:
+    # A JobService routes the kinds a partial stacks mapping leaves out by the app's
+    # default_stack too, so that source covers it.
     routes = [("the app's default_stack", default_flags(evidence.app)[kind].value)]
-    service_default = _service_default(evidence.options.root)
-    if service_default is not None:
-        routes.append(("workerkit/_service.py DEFAULT_STACK", service_default))
     flag = evidence.flag(kind)
     if isinstance(flag, str):
         routes.append(("the flag sources", f"nothing readable ({flag})"))
@@ -927,17 +926,6 @@ def _configured(evidence: Evidence, kind: str) -> list[tuple[str, str]]:
     if toml_flag.source != "default":
         found.append((toml_flag.source, toml_flag.value))
     return found
-
-
-def _service_default(root: Path) -> str | None:
-    # Read, not imported: the service imports Qt. A JobService (and the image library's
-    # WorkerService over it) routes the kinds a partial stacks mapping leaves out to
-    # this stack, whatever the flags say.
-    path = root / "workerkit" / "service.py"
-    if not path.is_file():
-        return None
-    found = re.search(r'^DEFAULT_STACK\s*(?::\s*\w+\s*)?=\s*"(\w+)"', path.read_text("utf-8"), re.M)
-    return found.group(1) if found else None
 
 
 # --- the report -------------------------------------------------------------------------------
