@@ -30,6 +30,7 @@ from workerkit.tools.checklist import (
     replace_status_block,
     run_checklist,
 )
+from workerkit.tools.checklist.render import status_block
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -631,9 +632,9 @@ def test_checklist_update_rewrites_only_the_status_block(project: Path) -> None:
 def test_checklist_update_twice_with_the_same_facts_changes_nothing(project: Path) -> None:
     path = project / "MIGRATION.md"
     report = check()
-    once = replace_status_block(path.read_text(), report.status_block())
+    once = replace_status_block(path.read_text(), status_block(report))
 
-    assert replace_status_block(once, check().status_block()) == once
+    assert replace_status_block(once, status_block(check())) == once
 
 
 def test_checklist_status_block_without_markers_raises(project: Path) -> None:
