@@ -31,6 +31,7 @@ from workerkit.tools.checklist import (
     run_checklist,
 )
 from workerkit.tools.checklist.render import status_block
+from workerkit.tools.checklist.reportlog import Outcomes, read_report_log
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -563,8 +564,20 @@ def test_contract_kind(stack, kind):
     assert not (stack == "simplified" and kind == "thumbnail")
 
 
-@pytest.mark.parametrize("stack", ["simplified"])
-def test_contract_research_only(stack):
+class TestSearchOnly:
+    # Selected by -k "simplified and search" through its class name, as pytest selects.
+    @pytest.mark.parametrize("stack", ["simplified"])
+    def test_listing(self, stack):
+        pass
+
+    @pytest.mark.xfail(strict=True)
+    @pytest.mark.parametrize("stack", ["simplified"])
+    def test_known_gap(self, stack):
+        assert False
+
+
+@pytest.mark.parametrize("stack", ["legacy"])
+def test_contract_search_legacy_only(stack):
     assert False
 """
 
@@ -592,12 +605,13 @@ def test_checklist_run_runs_the_selected_tests_and_compares(project: Path) -> No
 
     status, detail = gate(report, "search contract")
     assert status is Status.PASS, detail
-    assert detail.startswith("1 passed, 0 failed, 0 skipped")
+    assert detail.startswith("2 passed, 0 failed, 1 skipped")
+    assert (project / "workerkit-checklist" / "search-contract.jsonl").is_file()
     status, detail = gate(report, "thumbnail contract")
     assert status is Status.FAIL
     assert "exited 1: 0 passed, 1 failed" in detail
     assert gate(report, "registration contract")[1].startswith(
-        "no test id under tests/contract names 'simplified' and 'registration'"
+        'no test under tests/contract matches -k "simplified and registration"'
     )
     assert gate(report, "search benchmark")[0] is Status.PASS
     assert "quick" in gate(report, "search benchmark")[1]
@@ -606,6 +620,113 @@ def test_checklist_run_runs_the_selected_tests_and_compares(project: Path) -> No
     cached = check()
     assert gate(cached, "search contract")[0] is Status.PASS, gate(cached, "search contract")
     assert gate(cached, "thumbnail contract")[0] is Status.FAIL
+
+
+# --- pytest's report log -----------------------------------------------------------------------
+
+REPORTED = """\
+import pytest
+
+
+@pytest.fixture
+def broken_teardown():
+    yield
+    raise RuntimeError("teardown")
+
+
+def test_passes():
+    pass
+
+
+def test_fails():
+    assert False
+
+
+def test_skips():
+    pytest.skip("not here")
+
+
+@pytest.mark.xfail(strict=True)
+def test_expected_failure():
+    assert False
+
+
+@pytest.mark.xfail(strict=True)
+def test_unexpected_pass():
+    pass
+
+
+@pytest.mark.xfail(strict=False)
+def test_lenient_unexpected_pass():
+    pass
+
+
+def test_teardown_breaks(broken_teardown):
+    pass
+
+
+def test_left_out():
+    assert False
+"""
+
+
+def test_report_log_counts_each_selected_test_once_by_its_worst_phase(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_reported=REPORTED)
+    log = pytester.path / "log.jsonl"
+
+    result = pytester.runpytest_subprocess(f"--report-log={log}", "-k", "not left_out")
+
+    result.assert_outcomes(
+        passed=2, failed=2, skipped=1, xfailed=1, xpassed=1, errors=1, deselected=1
+    )
+    # pytest counts test_teardown_breaks twice (its call passed, its teardown errored); the
+    # checklist counts it once, failed, with test_fails and the strict unexpected pass.
+    # Passed: test_passes and the lenient unexpected pass. Skipped: the skip and the xfail.
+    assert read_report_log(log) == Outcomes(passed=2, failed=3, skipped=2)
+
+
+def test_report_log_counts_a_module_that_does_not_import_as_a_failure(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_fine="def test_fine():\n    pass\n")
+    pytester.makepyfile(test_broken="import workerkit_no_such_module\n")
+    log = pytester.path / "log.jsonl"
+
+    result = pytester.runpytest_subprocess(f"--report-log={log}")
+
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert read_report_log(log) == Outcomes(passed=0, failed=1, skipped=0)
+
+
+def test_report_log_with_a_broken_line_names_the_file_and_line(tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"$report_type": "SessionStart"}\n{"$report_type": "TestRep\n')
+
+    with pytest.raises(ValueError, match=r"log.jsonl, line 2: invalid JSON"):
+        read_report_log(log)
+
+
+def test_checklist_run_without_pytest_reportlog_names_the_extra(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workerkit._extras import extra_advice
+    from workerkit.tools.checklist import suites
+
+    (project / "tests" / "contract").mkdir(parents=True)
+    found = suites.find_spec
+    monkeypatch.setattr(
+        suites, "find_spec", lambda name: None if name == "pytest_reportlog" else found(name)
+    )
+
+    with pytest.raises(ModuleNotFoundError) as raised:
+        check(run=True)
+
+    assert extra_advice(raised.value, "workerkit checklist") == (
+        "workerkit checklist needs pytest_reportlog, which the 'testing' extra installs: "
+        "pip install 'workerkit[testing]'"
+    )
 
 
 def test_checklist_update_rewrites_only_the_status_block(project: Path) -> None:

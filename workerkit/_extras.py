@@ -17,6 +17,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "pytest": "testing",
     "pytestqt": "testing",
     "pytest_timeout": "testing",
+    "pytest_reportlog": "testing",
     "PySide6.QtAsyncio": "qtasyncio",
 }
 

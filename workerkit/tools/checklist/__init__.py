@@ -16,10 +16,12 @@ a stage that migrates none: no kind can be routed to legacy any more), or stage
 1 when it claims none. The command exits 0 iff every gate of every stage from 1
 through the claimed stage passes.
 
-Modules, each importing only those before it: ``options`` (where to look),
-``config`` (budgets), ``sources``, ``children``, ``suites`` and ``compare_runs``
-(facts on disk or from child processes), ``evidence`` (each fact once), ``gates``
-and ``benchmark`` (deciding gates), ``stages``, ``report``, ``render``, ``command``.
+Modules, each importing only modules listed before it: ``options`` (where to look),
+``config`` (budgets), ``jsonfile``, ``children`` (child processes), ``sources``
+(what makes a cached result stale), ``reportlog`` (pytest's report log), ``suites``
+and ``compare_runs`` (test and compare results), ``evidence`` (each fact once),
+``gates`` and ``benchmark`` (deciding gates), ``stages``, ``report``, ``render``
+and ``command``.
 """
 
 from __future__ import annotations

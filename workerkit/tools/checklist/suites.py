@@ -1,27 +1,46 @@
-"""Test-suite results: a child pytest run of a suite's selection, and the cache of runs."""
+"""Test-suite results: a child pytest run of a suite's selection, and the cache of runs.
+
+The suite's words go to pytest as its own ``-k`` expression, so the checklist runs
+exactly the tests the printed ``pytest ... -k "..."`` command runs, and the outcomes
+come from pytest's report log (pytest-reportlog), not from its terminal output.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from workerkit._app import Suite
 from workerkit.tools.checklist.children import run_child, tail
 from workerkit.tools.checklist.jsonfile import read_json_object
 from workerkit.tools.checklist.options import Options
+from workerkit.tools.checklist.reportlog import Outcomes, read_report_log
 
-__all__ = ["SUITE_CACHE", "SUITE_TIMEOUT_S", "SuiteRecord", "cached_suite", "run_suite"]
+__all__ = [
+    "SUITE_CACHE",
+    "SUITE_TIMEOUT_S",
+    "SuiteRecord",
+    "cached_suite",
+    "keyword_expression",
+    "pytest_command",
+    "run_suite",
+]
 
 SUITE_CACHE = "suites.json"
 SUITE_TIMEOUT_S = 3600.0
-_COLLECT_TIMEOUT_S = 600.0
+REPORT_LOG_MODULE = "pytest_reportlog"
+# pytest.ExitCode.NO_TESTS_COLLECTED; pytest is not imported here, the checklist without
+# --run needs only the core install.
+_NO_TESTS_COLLECTED = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +64,9 @@ class SuiteRecord:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> SuiteRecord:
-        """Return the record cached as ``document``."""
-        fields = {name: document[name] for name in cls.__slots__ if name in document}
-        return cls(**fields)
+        """Return the record cached as ``document``; a missing date makes it stale."""
+        known = {name: document[name] for name in cls.__slots__ if name in document}
+        return cls(**{"time": "an unknown date", "epoch": 0.0, "exit_code": -1, **known})
 
     def counts(self) -> str:
         """Return the counts as text, e.g. ``4 passed, 0 failed, 1 skipped``."""
@@ -62,73 +81,69 @@ def cached_suite(options: Options, suite: Suite) -> SuiteRecord | None:
 
 
 def run_suite(options: Options, suite: Suite) -> SuiteRecord:
-    """Run the suite's selected tests in a child pytest, cache the result and return it."""
+    """Run the suite's selection in a child pytest, cache the result and return it.
+
+    Raises:
+        ModuleNotFoundError: pytest-reportlog is not installed (the testing extra).
+    """
+    if options.python == sys.executable and find_spec(REPORT_LOG_MODULE) is None:
+        raise ModuleNotFoundError(f"No module named {REPORT_LOG_MODULE!r}", name=REPORT_LOG_MODULE)
     started = time.time()
-    # Collected again for every suite, just before it runs: a --run takes minutes, and
-    # node ids collected earlier may be gone by then.
-    selected = _select_tests(suite, collect_tests(options, suite.paths))
-    if isinstance(selected, str):
-        record = SuiteRecord.started_at(started, -1, error=selected)
-    else:
-        record = _run_selected(options, suite, selected, started)
+    record = _run(options, suite, started)
     _cache_suite(options, suite, record)
     return record
 
 
-def collect_tests(options: Options, paths: tuple[str, ...]) -> list[str] | str:
-    """Return the node ids pytest collects under ``paths``, or why it could not."""
-    missing = [p for p in paths if not (options.root / p).exists()]
+def keyword_expression(suite: Suite) -> str:
+    """Return the suite's words as a pytest ``-k`` expression, as ``Suite.command`` shows it."""
+    return " and ".join(suite.words)
+
+
+def pytest_command(options: Options, suite: Suite, report_log: Path) -> list[str]:
+    """Return the child pytest's command: the suite's paths and words, writing ``report_log``."""
+    command = [options.python, "-m", "pytest", "-p", "no:cacheprovider", *_plugin_options()]
+    command += [*suite.paths, "-q", f"--report-log={report_log}"]
+    return [*command, "-k", keyword_expression(suite)] if suite.words else command
+
+
+def _plugin_options() -> list[str]:
+    # Named only when plugins are not loaded from their entry points: naming a plugin
+    # pytest also loads that way would register it twice.
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return ["-p", f"{REPORT_LOG_MODULE}.plugin"]
+    return []
+
+
+def _run(options: Options, suite: Suite, started: float) -> SuiteRecord:
+    missing = [p for p in suite.paths if not (options.root / p).exists()]
     if missing:
-        return f"{', '.join(missing)} does not exist under {options.root}"
-    done = _pytest(options, [*paths, "--collect-only", "-q"], _COLLECT_TIMEOUT_S)
-    if isinstance(done, str):
-        return done
-    if done.returncode not in (0, 5):
-        return f"collecting {' '.join(paths)} failed (exit {done.returncode}): {tail(done)}"
-    return [line for line in done.stdout.splitlines() if "::" in line]
-
-
-def _select_tests(suite: Suite, ids: list[str] | str) -> list[str] | str:
-    if isinstance(ids, str):
-        return ids
-    chosen = [node for node in ids if _has_words(node, suite.words)]
-    if not chosen:
-        words = " and ".join(repr(w) for w in suite.words) or "anything"
-        return f"no test id under {' '.join(suite.paths)} names {words} ({len(ids)} collected)"
-    return chosen
-
-
-def _has_words(node_id: str, words: Sequence[str]) -> bool:
-    # Whole words of the id, so "search" does not select "research"; a plural counts.
-    found = set(re.split(r"[^a-z0-9]+", node_id.lower()))
-    return all(word in found or f"{word}s" in found for word in words)
-
-
-def _run_selected(
-    options: Options, suite: Suite, selected: list[str], started: float
-) -> SuiteRecord:
+        error = f"{', '.join(missing)} does not exist under {options.root}"
+        return SuiteRecord.started_at(started, -1, error=error)
     options.results_dir.mkdir(parents=True, exist_ok=True)
-    junit = (options.results_dir / f"{_slug(suite.name)}.xml").resolve()
-    done = _pytest(options, [*selected, "-q", f"--junitxml={junit}"], SUITE_TIMEOUT_S)
+    report_log = (options.results_dir / f"{_slug(suite.name)}.jsonl").resolve()
+    report_log.unlink(missing_ok=True)
+    done = run_child(
+        pytest_command(options, suite, report_log),
+        timeout_s=SUITE_TIMEOUT_S,
+        cwd=options.root,
+        env=options.subprocess_env(),
+    )
     if isinstance(done, str):
         return SuiteRecord.started_at(started, -1, error=done)
-    counts = _junit_counts(junit) if junit.is_file() else {}
-    return SuiteRecord.started_at(started, done.returncode, tail=tail(done), **counts)
+    if done.returncode == _NO_TESTS_COLLECTED:
+        return SuiteRecord.started_at(started, done.returncode, error=_nothing_selected(suite))
+    try:
+        outcomes = read_report_log(report_log) if report_log.is_file() else Outcomes()
+    except ValueError as exc:
+        return SuiteRecord.started_at(started, done.returncode, error=str(exc))
+    return SuiteRecord.started_at(started, done.returncode, tail=tail(done), **asdict(outcomes))
 
 
-def _pytest(options: Options, arguments: list[str], timeout_s: float) -> Any:
-    command = [options.python, "-m", "pytest", "-p", "no:cacheprovider", *arguments]
-    return run_child(command, timeout_s=timeout_s, cwd=options.root, env=options.subprocess_env())
-
-
-def _junit_counts(path: Path) -> dict[str, int]:
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for suite in ElementTree.parse(path).getroot().iter("testsuite"):
-        for key in totals:
-            totals[key] += int(suite.get(key, "0"))
-    failed = totals["failures"] + totals["errors"]
-    passed = totals["tests"] - failed - totals["skipped"]
-    return {"passed": passed, "failed": failed, "skipped": totals["skipped"]}
+def _nothing_selected(suite: Suite) -> str:
+    where = " ".join(suite.paths)
+    if not suite.words:
+        return f"pytest collected no test under {where}"
+    return f'no test under {where} matches -k "{keyword_expression(suite)}"'
 
 
 def _cache_suite(options: Options, suite: Suite, record: SuiteRecord) -> None:
