@@ -771,6 +771,84 @@ def test_checklist_budgets_block_errors_name_the_fix() -> None:
         parse_budgets(both)
 
 
+def test_checklist_budgets_block_that_is_not_toml_names_the_file_line() -> None:
+    broken = MIGRATION.replace("min_compared = 3", "min_compared = ")
+    line = MIGRATION.splitlines().index("min_compared = 3") + 1
+
+    with pytest.raises(ValueError) as raised:
+        parse_budgets(broken, "docs/MIGRATION.md")
+
+    assert str(raised.value).startswith(
+        f"docs/MIGRATION.md line {line}, column 16: the Budgets block is not valid TOML ("
+    )
+    assert str(raised.value).endswith("); fix the TOML there.")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "{ min_ratio = 1.0 }",
+            '{ min_ratio = "fast" }',
+            "[budgets.search] \"queries: wall time\" min_ratio must be a number, got 'fast'; "
+            'write "<metric>" = { min_ratio = 2.0 } or',
+        ),
+        (
+            'unit = "ms"',
+            "unit = 1",
+            '[budgets.cancellation] "cancel *: GUI blocked, p95" unit must be a string, got 1',
+        ),
+        (
+            "{ min_ratio = 1.0 }",
+            "{ minimum = 1.0 }",
+            '[budgets.search] "queries: wall time" must hold exactly one of min_ratio or max',
+        ),
+        (
+            "{ min_ratio = 1.0 }",
+            "1.0",
+            '[budgets.search] "queries: wall time" must be a table, got 1.0; write',
+        ),
+        (
+            "min_compared = 3",
+            "min_compare = 3",
+            "unknown key(s) 'min_compare' at [shadow]; expected 'min_compared'",
+        ),
+        (
+            "min_compared = 3",
+            "min_compared = true",
+            "[shadow] min_compared must be a positive integer, got True; write e.g.",
+        ),
+    ],
+)
+def test_checklist_budgets_against_the_schema_name_the_file_key_and_fix(
+    old: str, new: str, message: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_budgets(MIGRATION.replace(old, new, 1), "docs/MIGRATION.md")
+
+    assert str(raised.value).startswith(f"docs/MIGRATION.md's Budgets block: {message}")
+
+
+def test_checklist_command_with_broken_budgets_exits_2_naming_the_file(project: Path) -> None:
+    path = project / "MIGRATION.md"
+    path.write_text(path.read_text().replace("min_ratio = 1.0", "min_ratio = [1.0]"))
+
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "workerkit"), "checklist"],
+        cwd=project,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        "workerkit: error: MIGRATION.md's Budgets block: [budgets.search] "
+        '"queries: wall time" min_ratio must be a number, got [1.0]'
+    )
+
+
 def test_checklist_repository_budgets_match_the_issue_targets() -> None:
     budgets = parse_budgets((REPO / "MIGRATION.md").read_text(encoding="utf-8"))
 
@@ -1008,7 +1086,7 @@ def test_checklist_without_any_budgets_checks_that_the_run_did_not_fail(tiny: Pa
 
 
 def test_checklist_app_budgets_in_the_wrong_shape_name_the_expected_keys() -> None:
-    with pytest.raises(ValueError, match="unknown key\\(s\\) 'ping'; expected 'budgets'"):
+    with pytest.raises(ValueError, match="unknown key\\(s\\) 'ping' at the top level; expected"):
         budgets_from({"ping": {"ping: wall time": {"min_ratio": 1.0}}}, "x")
 
 

@@ -27,8 +27,13 @@ __all__ = [
 DEFAULT_MIN_COMPARED = 50
 
 _BUDGETS_HEADING = re.compile(r"^#{1,6}\s+Budgets\s*$", re.MULTILINE)
+_TOML_POSITION = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)")
 _TOML_FENCE = re.compile(r"^```toml\s*\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_BUDGET_KEYS = frozenset({"budgets", "shadow"})
+# The schema, one table at a time: each key and what it holds.
+_TOP_KEYS = {"budgets": "compare worker -> metric -> limit", "shadow": "min_compared"}
+_SHADOW_KEYS = {"min_compared": "logged comparisons a shadowable kind needs"}
+_LIMIT_KEYS = frozenset({"min_ratio", "max", "unit"})
+_EXAMPLE = '"<metric>" = { min_ratio = 2.0 } or "<metric>" = { max = 1.0, unit = "ms" }'
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +70,19 @@ class Budgets:
 
 
 def parse_budgets(text: str, source: str = "MIGRATION.md") -> Budgets:
-    """Return the budgets of the first ```toml block under the "Budgets" heading of ``text``."""
+    """Return the budgets of the first ```toml block under the "Budgets" heading of ``text``.
+
+    Raises:
+        ValueError: There is no such block, or it is not valid TOML, or it breaks the
+            schema; the message names ``source``, the line or key, and the fix.
+    """
     block = _budgets_block(text)
     if block is None:
         raise ValueError(
             f"{source} has no ```toml block under a '## Budgets' heading; the checklist reads "
             "its limits from there. Add the block (see workerkit's MIGRATION.md)."
         )
-    try:
-        document = tomllib.loads(block)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{source}: the Budgets block is not valid TOML ({exc}).") from None
-    return budgets_from(document, f"{source}'s Budgets block")
+    return _parse_block(block, source)
 
 
 def app_budgets(app: App) -> Budgets:
@@ -89,37 +95,15 @@ def app_budgets(app: App) -> Budgets:
     return budgets_from(app.budgets, f"{app.name}'s App(budgets=...)")
 
 
-def budgets_from(document: Mapping[str, Any], source: str) -> Budgets:
-    """Return the budgets of a parsed Budgets document; ``source`` names it in errors."""
-    unknown = sorted(set(document) - _BUDGET_KEYS)
-    if unknown:
-        raise ValueError(
-            f"{source}: unknown key(s) {', '.join(map(repr, unknown))}; expected 'budgets' "
-            "(compare worker -> metric -> limit) and 'shadow' (min_compared)."
-        )
-    workers = document.get("budgets", {})
-    metrics = tuple(
-        _budget(worker, metric, limit, source)
-        for worker, table in _table(workers, "[budgets]", source).items()
-        for metric, limit in _table(table, f"[budgets.{worker}]", source).items()
-    )
-    shadow = _table(document.get("shadow", {}), "[shadow]", source)
-    min_compared = shadow.get("min_compared", DEFAULT_MIN_COMPARED)
-    if not isinstance(min_compared, int) or isinstance(min_compared, bool) or min_compared < 1:
-        raise ValueError(
-            f"{source}: [shadow] min_compared must be a positive integer, got {min_compared!r}."
-        )
-    return Budgets(metrics, min_compared, source)
-
-
 def find_budgets(text: str, source: str, app: App) -> Budgets:
     """Return the Budgets block of MIGRATION.md, else the app's budgets, else none.
 
     Budgets are optional: without any, a benchmark gate asks only that the comparison ran
     and the simplified stack neither failed jobs nor hung nor crashed.
     """
-    if _budgets_block(text) is not None:
-        return parse_budgets(text, source)
+    block = _budgets_block(text)
+    if block is not None:
+        return _parse_block(block, source)
     if app.budgets:
         return app_budgets(app)
     return Budgets(
@@ -127,28 +111,100 @@ def find_budgets(text: str, source: str, app: App) -> Budgets:
     )
 
 
-def _budgets_block(text: str) -> str | None:
+def budgets_from(document: Mapping[str, Any], source: str) -> Budgets:
+    """Return the budgets of a parsed Budgets document; ``source`` names it in errors."""
+    _check_keys(document, _TOP_KEYS, "the top level", source)
+    workers = _table(document.get("budgets", {}), "[budgets]", source)
+    metrics = tuple(
+        _budget(str(worker), str(metric), limit, source)
+        for worker, table in workers.items()
+        for metric, limit in _table(table, f"[budgets.{worker}]", source).items()
+    )
+    return Budgets(metrics, _min_compared(document.get("shadow", {}), source), source)
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    toml: str
+    line: int  # the line of the file the TOML starts on
+
+
+def _budgets_block(text: str) -> _Block | None:
     heading = _BUDGETS_HEADING.search(text)
     fence = _TOML_FENCE.search(text, heading.end()) if heading else None
-    return fence.group(1) if fence else None
+    if fence is None:
+        return None
+    return _Block(fence.group(1), text.count("\n", 0, fence.start(1)) + 1)
 
 
-def _table(value: object, name: str, source: str) -> dict[str, Any]:
+def _parse_block(block: _Block, source: str) -> Budgets:
+    try:
+        document = tomllib.loads(block.toml)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(
+            f"{source}{_where(exc, block)}: the Budgets block is not valid TOML "
+            f"({_TOML_POSITION.sub('', str(exc))}); fix the TOML there."
+        ) from None
+    return budgets_from(document, f"{source}'s Budgets block")
+
+
+def _where(exc: tomllib.TOMLDecodeError, block: _Block) -> str:
+    # tomllib counts lines from the start of the block; the reader wants the file's line.
+    found = _TOML_POSITION.search(str(exc))
+    if found is None:
+        return f", the block from line {block.line}"
+    return f" line {block.line + int(found['line']) - 1}, column {found['column']}"
+
+
+def _check_keys(
+    table: Mapping[str, Any], allowed: Mapping[str, str], where: str, source: str
+) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        expected = " and ".join(f"{key!r} ({meaning})" for key, meaning in allowed.items())
+        raise ValueError(
+            f"{source}: unknown key(s) {', '.join(map(repr, unknown))} at {where}; "
+            f"expected {expected}."
+        )
+
+
+def _table(value: object, name: str, source: str, fix: str = "") -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise ValueError(f"{source}: {name} must be a table, got {value!r}.")
+        raise ValueError(f"{source}: {name} must be a table, got {value!r}{fix}.")
     return dict(value)
 
 
-def _budget(worker: str, metric: str, limit: object, source: str) -> Budget:
-    where = f"{source}: budget {worker}.{metric}"
-    table = _table(limit, f"[budgets.{worker}] {metric}", source)
-    unknown = set(table) - {"min_ratio", "max", "unit"}
-    if unknown or ("min_ratio" in table) == ("max" in table):
+def _min_compared(shadow: object, source: str) -> int:
+    table = _table(shadow, "[shadow]", source)
+    _check_keys(table, _SHADOW_KEYS, "[shadow]", source)
+    value = table.get("min_compared", DEFAULT_MIN_COMPARED)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(
-            f"{where} must hold exactly one of min_ratio or max (and optionally unit), "
-            f"got {table!r}."
+            f"{source}: [shadow] min_compared must be a positive integer, got {value!r}; "
+            "write e.g. min_compared = 50."
         )
-    numbers = [v for k, v in table.items() if k != "unit"]
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
-        raise ValueError(f"{where}: the limit must be a number, got {table!r}.")
+    return value
+
+
+def _budget(worker: str, metric: str, limit: object, source: str) -> Budget:
+    key = f'[budgets.{worker}] "{metric}"'
+    table = _table(limit, key, source, f"; write {_EXAMPLE}")
+    if set(table) - _LIMIT_KEYS or ("min_ratio" in table) == ("max" in table):
+        raise ValueError(
+            f"{source}: {key} must hold exactly one of min_ratio or max (and optionally "
+            f"unit), got {table!r}; write {_EXAMPLE}."
+        )
+    for name in ("min_ratio", "max"):
+        if name in table and not _is_number(table[name]):
+            raise ValueError(
+                f"{source}: {key} {name} must be a number, got {table[name]!r}; write {_EXAMPLE}."
+            )
+    if not isinstance(table.get("unit", ""), str):
+        raise ValueError(
+            f"{source}: {key} unit must be a string, got {table['unit']!r}; write {_EXAMPLE}."
+        )
     return Budget(worker, metric, table.get("min_ratio"), table.get("max"), table.get("unit"))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
