@@ -20,6 +20,7 @@ from workerkit.imagelib.domain.imaging import ImageError
 from workerkit.imagelib.domain.intake import prepare_image
 from workerkit.imagelib.domain.scanner import scan_images
 from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.kinds import app
 from workerkit.imagelib.legacy_workers.manager import WorkerManager
 from workerkit.imagelib.sample import SampleManifest, make_sample_library
 from workerkit.imagelib.service import WorkerService
@@ -169,8 +170,7 @@ def make_service(qtbot: object) -> Iterator[Callable[..., WorkerService]]:
     made: list[WorkerService] = []
 
     def build(store: ImageStore, stack: str, **kwargs: object) -> WorkerService:
-        kinds = ("registration", "search", "thumbnail", "annotation")
-        service = WorkerService(store, stacks=dict.fromkeys(kinds, stack), **kwargs)
+        service = WorkerService(store, stacks=dict.fromkeys(app.names, stack), **kwargs)
         made.append(service)
         return service
 

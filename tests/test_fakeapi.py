@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
+import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,8 +45,10 @@ def _chat_body(image: bytes, model: str = "vision-tagger") -> bytes:
     return json.dumps({"model": model, "messages": [{"role": "user", "content": content}]}).encode()
 
 
-def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> Reply:
-    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
+def _post(
+    url: str, body: bytes | None, headers: dict[str, str] | None = None, method: str = "POST"
+) -> Reply:
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
     try:
         with _OPENER.open(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
@@ -68,6 +73,30 @@ def _post_in_thread(url: str, body: bytes) -> tuple[threading.Thread, list[Reply
 
 def _completions(server: FakeVisionServer) -> str:
     return f"{server.base_url}/chat/completions"
+
+
+def _port(server: FakeVisionServer) -> int:
+    port = urllib.parse.urlsplit(server.base_url).port
+    assert port is not None
+    return port
+
+
+def _send_then_hang_up(server: FakeVisionServer, body: bytes, arrived: Callable[[], bool]) -> None:
+    """Post ``body`` over a raw socket and close it once ``arrived()`` says the server has it."""
+    with socket.create_connection(("127.0.0.1", _port(server)), timeout=5) as client:
+        head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}"
+        client.sendall(head.encode() + b"\r\n\r\n" + body)
+        assert arrived()
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Return True once ``condition()`` holds, polling until ``timeout`` runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_fake_server_answers_with_local_annotator_tags(
@@ -143,9 +172,45 @@ def test_fake_server_required_key_rejects_other_tokens(image_bytes: bytes) -> No
 
 def test_fake_server_unknown_path_is_404(server: FakeVisionServer, image_bytes: bytes) -> None:
     status, _, body = _post(f"{server.base_url}/completions", _chat_body(image_bytes))
+    got, _, got_body = _post(_completions(server), None, method="GET")
 
     assert status == 404
     assert "No route for POST here" in json.loads(body)["error"]["message"]
+    assert (got, json.loads(got_body)["error"]["message"]) == (404, "No route for GET here.")
+    assert server.requests == 2
+
+
+def test_fake_server_refuses_a_body_over_the_limit_without_reading_it(
+    server: FakeVisionServer,
+) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", _port(server), timeout=10)
+    try:
+        connection.putrequest("POST", "/v1/chat/completions")
+        connection.putheader("Content-Length", str(32 * 1024 * 1024 + 1))
+        connection.endheaders()  # the body never comes
+        reply = connection.getresponse()
+        status, body = reply.status, reply.read()
+    finally:
+        connection.close()
+
+    assert status == 400
+    assert json.loads(body)["error"]["message"] == "Content-Length is missing or too large."
+    assert server.requests == 1
+
+
+def test_fake_server_closes_the_connection_after_each_reply(
+    server: FakeVisionServer, image_bytes: bytes
+) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", _port(server), timeout=10)
+    try:
+        connection.request("POST", "/v1/chat/completions", _chat_body(image_bytes))
+        reply = connection.getresponse()  # HTTP/1.1 and no Connection header: keep-alive asked
+        reply.read()
+    finally:
+        connection.close()
+
+    assert reply.status == 200
+    assert reply.getheader("Connection") == "close"
 
 
 @pytest.mark.parametrize(
@@ -199,6 +264,45 @@ def test_fake_server_stop_releases_held_request_promptly(image_bytes: bytes) -> 
     assert len(outcome) == 1
     assert isinstance(outcome[0], OSError)  # dropped without a reply
     assert held.faults_served == {Fault.TIMEOUT: 1}
+    assert held.hung_up_early == 0  # the server hung up, not the client
+
+
+def test_fake_server_timeout_fault_drops_the_connection_after_hang_seconds(
+    image_bytes: bytes,
+) -> None:
+    with FakeVisionServer(hang_seconds=0.2) as held:
+        held.inject(Fault.TIMEOUT)
+        started = time.monotonic()
+        with pytest.raises(http.client.RemoteDisconnected):
+            _post(_completions(held), _chat_body(image_bytes))
+        held_for = time.monotonic() - started
+        after = _post(_completions(held), _chat_body(image_bytes))[0]
+
+    assert held_for >= 0.2
+    assert after == 200
+    assert held.hung_up_early == 0
+
+
+@pytest.mark.parametrize("fault", [None, Fault.TIMEOUT], ids=["latency", "timeout-fault"])
+def test_fake_server_counts_a_client_that_hangs_up_while_held(
+    image_bytes: bytes, fault: Fault | None
+) -> None:
+    with FakeVisionServer(latency=0.0 if fault else 30.0, hang_seconds=30.0) as held:
+        if fault:
+            held.inject(fault)
+        arrived = held.wait_for_faults if fault else held.wait_for_requests
+        _send_then_hang_up(held, _chat_body(image_bytes), lambda: arrived(1))
+        hung_up = time.monotonic()
+
+        assert _eventually(lambda: held.hung_up_early == 1)
+        noticed_in = time.monotonic() - hung_up
+        held.latency = 0.0
+        after = _post(_completions(held), _chat_body(image_bytes))[0]
+
+    assert noticed_in < 2.0  # far below the 30 s hold
+    assert after == 200
+    assert held.hung_up_early == 1
+    assert held.max_concurrent == 1  # the held request was over before the next came
 
 
 def test_fake_server_stop_releases_latency_wait_promptly(image_bytes: bytes) -> None:
@@ -214,6 +318,7 @@ def test_fake_server_stop_releases_latency_wait_promptly(image_bytes: bytes) -> 
     assert not client.is_alive()
     assert len(outcome) == 1
     assert isinstance(outcome[0], OSError)
+    assert slow.hung_up_early == 0
 
 
 def test_fake_server_counts_peak_concurrency(image_bytes: bytes) -> None:
