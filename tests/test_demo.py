@@ -182,6 +182,41 @@ def test_demo_shadow_search_from_the_panel_still_fills_the_grid(
     qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=LONG)
 
 
+@pytest.mark.parametrize("stack", ["legacy", "simplified"])
+def test_demo_per_image_fills_the_grid_through_a_preview_batch(
+    qtbot,
+    make_service: Callable[..., WorkerService],
+    demo_store: ImageStore,
+    demo_library: SampleManifest,
+    stack: str,
+) -> None:
+    """Fails if the per-image path loses, doubles or misorders a preview, never ends its
+    batch, or (legacy: LoRAIro's manager refuses a second start within a second, D5) lets a
+    refused image stop the rest instead of counting it failed."""
+    service = make_service(demo_store, stack)
+    window = DemoWindow(service, demo_library.root, per_image=True)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()  # the store is not empty: a search of everything, then its previews
+    qtbot.waitUntil(lambda: window.previews is not None, timeout=LONG)
+    batch = window.previews
+    assert batch is not None
+    qtbot.waitUntil(lambda: batch.done, timeout=LONG)
+    records = demo_store.search(SearchConditions())
+    summary = batch.summary()
+    assert summary.finished + summary.failed == len(records) == window.grid.expected
+    assert window.grid.count() == summary.finished
+    assert set(shown_ids(window)) <= {record.id for record in records}
+    assert len(set(shown_ids(window))) == summary.finished
+    if stack == "simplified":
+        assert summary.failed == 0
+    assert window.statusBar().currentMessage() == (
+        f"{summary.finished} previews loaded ({summary.failed} failed)."
+    )
+    window.close()
+    qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=LONG)
+
+
 def test_demo_grid_drops_chunks_of_a_superseded_job(
     qtbot,
     make_service: Callable[..., WorkerService],

@@ -25,7 +25,7 @@ from workerkit.imagelib.kinds import Kind
 from workerkit.imagelib.service import WorkerService
 
 ALLOWED = "expected one of legacy, simplified, shadow."
-KINDS = "expected one of registration, search, thumbnail, annotation."
+KINDS = "expected one of registration, search, thumbnail, annotation, preview."
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +54,7 @@ def test_flags_public_constants_name_values_and_variables() -> None:
         Kind.THUMBNAIL: "WORKERKIT_THUMBNAIL",
         Kind.REGISTRATION: "WORKERKIT_REGISTRATION",
         Kind.ANNOTATION: "WORKERKIT_ANNOTATION",
+        Kind.PREVIEW: "WORKERKIT_PREVIEW",
     }
     assert issubclass(FlagError, ValueError)
 
@@ -75,6 +76,7 @@ def test_flags_precedence_cli_over_env_over_toml_over_default(tmp_path: Path) ->
         "thumbnail": ("simplified", "environment WORKERKIT_THUMBNAIL"),
         "registration": ("simplified", "workerkit.toml [workers] registration"),
         "annotation": ("legacy", "default"),
+        "preview": ("legacy", "default"),
     }
 
 
@@ -200,7 +202,7 @@ def test_flags_shadow_on_a_writing_kind_is_refused(tmp_path: Path, kind: str, wh
     assert str(raised.value) == (
         f"The {kind} flag ({sources[where]}) is 'shadow', but shadow mode runs every job twice "
         f"and {kind} writes to the database; use legacy or simplified "
-        "(shadow is allowed for search, thumbnail)."
+        "(shadow is allowed for search, thumbnail, preview)."
     )
 
 
@@ -259,6 +261,7 @@ def test_flags_command_prints_each_value_and_source(
         "search        simplified  (command line --search)",
         "thumbnail     shadow      (environment WORKERKIT_THUMBNAIL)",
         "annotation    legacy      (default)",
+        "preview       legacy      (default)",
     ]
 
 

@@ -56,6 +56,7 @@ def test_routing_partial_backends_leave_other_kinds_at_the_default(
             "search": "default",
             "thumbnail": "default",
             "annotation": "constructor stacks=",
+            "preview": "default",
         }
     finally:
         service.shutdown()
@@ -71,6 +72,7 @@ def test_routing_without_backends_follows_the_resolved_flags(qtbot, store: Image
             "search": "workerkit.toml [workers] search",
             "thumbnail": "environment WORKERKIT_THUMBNAIL",
             "annotation": "default",
+            "preview": "default",
         }
         summary = service.get_service_summary()
         assert summary["routes"]["thumbnail"] == "shadow"
@@ -122,7 +124,7 @@ def test_routing_set_stack_refuses_shadow_for_a_writing_kind(
     assert str(raised.value) == (
         f"The {kind} flag (runtime set_stack) is 'shadow', but shadow mode runs every job "
         f"twice and {kind} writes to the database; use legacy or simplified "
-        "(shadow is allowed for search, thumbnail)."
+        "(shadow is allowed for search, thumbnail, preview)."
     )
     assert service.stack_for(kind) == "simplified"
 
@@ -141,7 +143,7 @@ def test_routing_set_stack_refuses_unknown_values_and_kinds(
         service.set_stack("upload", "legacy")
     assert str(bad_kind.value) == (
         "Unknown worker kind 'upload' (runtime set_stack): "
-        "expected one of registration, search, thumbnail, annotation."
+        "expected one of registration, search, thumbnail, annotation, preview."
     )
 
 

@@ -1,7 +1,8 @@
 """The image library: workerkit's reference app, faithful to LoRAIro.
 
-Register a folder into SQLite, search, load thumbnails, annotate over HTTP; its four kinds
-(``app``) and its LoRAIro-compatible ``WorkerService`` are built on workerkit's public API.
+Register a folder into SQLite, search, load thumbnails, annotate over HTTP; LoRAIro's four
+kinds plus ``preview`` (one image a job, for ``JobService.map``), in ``app``, and its
+LoRAIro-compatible ``WorkerService`` are built on workerkit's public API.
 """
 
 from __future__ import annotations

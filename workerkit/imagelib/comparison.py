@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from workerkit.imagelib.domain.results import SearchResult, ThumbnailResult
+from workerkit.imagelib.domain.results import Preview, SearchResult, ThumbnailResult
 
-__all__ = ["Listing", "compare_listings", "observe_search", "observe_thumbnails"]
+__all__ = [
+    "Listing",
+    "compare_listings",
+    "observe_preview",
+    "observe_search",
+    "observe_thumbnails",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,11 @@ def observe_search(result: SearchResult) -> Listing:
 def observe_thumbnails(result: ThumbnailResult) -> Listing:
     """Reduce a thumbnail result to (id, width, height); call on the GUI thread (QPixmap)."""
     return Listing(tuple((i, p.width(), p.height()) for i, p in result.loaded_thumbnails))
+
+
+def observe_preview(result: Preview) -> Listing:
+    """Reduce a preview to (id, width, height)."""
+    return Listing(((result.image_id, result.image.width(), result.image.height()),))
 
 
 def compare_listings(legacy: Listing, candidate: Listing) -> list[str]:

@@ -1,7 +1,9 @@
-"""The image library's four worker kinds, declared through the public API, and its app.
+"""The image library's worker kinds, declared through the public API, and its app.
 
 Every job of every kind takes the job context (store, annotators) first, then the
-kind's own arguments; the legacy side is LoRAIro's QThread-era worker, unchanged.
+kind's own arguments. The legacy side of LoRAIro's four kinds is its QThread-era worker,
+unchanged; ``preview`` (one image a job, for ``JobService.map``) is new work, whose
+legacy side is written on LoRAIro's base class as its team would have.
 """
 
 from __future__ import annotations
@@ -15,22 +17,38 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage, QPixmap
 
 from workerkit import App, JobControl, LegacyWorker, Stage, Suite, WorkerKind
-from workerkit.imagelib.comparison import compare_listings, observe_search, observe_thumbnails
+from workerkit.imagelib.comparison import (
+    compare_listings,
+    observe_preview,
+    observe_search,
+    observe_thumbnails,
+)
 from workerkit.imagelib.context import JobContext
 from workerkit.imagelib.domain.conditions import SearchConditions
-from workerkit.imagelib.domain.results import ThumbnailResult
+from workerkit.imagelib.domain.results import Preview, ThumbnailResult
 from workerkit.imagelib.domain.store import ImageRecord
 from workerkit.imagelib.legacy_workers.annotation_worker import AnnotationWorker
+from workerkit.imagelib.legacy_workers.preview_worker import PreviewWorker
 from workerkit.imagelib.legacy_workers.registration_worker import DatabaseRegistrationWorker
 from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
 from workerkit.imagelib.legacy_workers.stack import LoRAIroManagerStack
 from workerkit.imagelib.legacy_workers.thumbnail_worker import ThumbnailWorker
 from workerkit.imagelib.pool_workers.annotation import annotate_images
+from workerkit.imagelib.pool_workers.previews import load_preview
 from workerkit.imagelib.pool_workers.registration import register_directory
 from workerkit.imagelib.pool_workers.search import run_search
 from workerkit.imagelib.pool_workers.thumbnails import ThumbnailSummary, load_thumbnails
 
-__all__ = ["READ_ONLY_KINDS", "Kind", "annotation", "app", "registration", "search", "thumbnail"]
+__all__ = [
+    "READ_ONLY_KINDS",
+    "Kind",
+    "annotation",
+    "app",
+    "preview",
+    "registration",
+    "search",
+    "thumbnail",
+]
 
 
 class Kind(StrEnum):
@@ -40,6 +58,7 @@ class Kind(StrEnum):
     SEARCH = "search"
     THUMBNAIL = "thumbnail"
     ANNOTATION = "annotation"
+    PREVIEW = "preview"
 
     @property
     def prefix(self) -> str:
@@ -108,6 +127,18 @@ def _thumbnail_result(
         processing_time=summary.processing_time,
         failures=summary.failures,
     )
+
+
+def _legacy_preview(
+    _context: JobContext, record: ImageRecord, width: int, height: int
+) -> PreviewWorker:
+    return PreviewWorker(record, QSize(width, height))
+
+
+def _pool_preview(
+    control: JobControl, _context: JobContext, record: ImageRecord, width: int, height: int
+) -> Preview:
+    return load_preview(control, record, width, height)
 
 
 def _legacy_annotation(
@@ -180,19 +211,38 @@ annotation = WorkerKind(
     writes=True,
 )
 
-READ_ONLY_KINDS: frozenset[Kind] = frozenset(Kind(k.name) for k in (search, thumbnail))
+# One image a job, for bulk loading with JobService.map (the demo's grid): not latest-wins,
+# since a batch's items must not supersede one another.
+preview = WorkerKind(
+    name=Kind.PREVIEW,
+    legacy=LegacyWorker(
+        PreviewWorker,
+        factory=_legacy_preview,
+        progress="progress_updated",
+        batch_progress="batch_progress",
+    ),
+    simplified=_pool_preview,
+    observe=observe_preview,
+    compare=compare_listings,
+)
+
+READ_ONLY_KINDS: frozenset[Kind] = frozenset(Kind(k.name) for k in (search, thumbnail, preview))
 
 CONTRACT_DIR = "tests/contract"
 
 app = App(
     "the image library",
-    [registration, search, thumbnail, annotation],
+    [registration, search, thumbnail, annotation, preview],
     # The "before" of the comparison: LoRAIro's 2025 WorkerManager, defects D1-D11 included.
     legacy_stack=LoRAIroManagerStack,
     # The research note's four-stage plan.
     stages=(
         Stage(1, "proof of concept: search", kinds=(Kind.SEARCH,)),
-        Stage(2, "thumbnails and registration", kinds=(Kind.THUMBNAIL, Kind.REGISTRATION)),
+        Stage(
+            2,
+            "thumbnails and registration",
+            kinds=(Kind.THUMBNAIL, Kind.PREVIEW, Kind.REGISTRATION),
+        ),
         Stage(
             3,
             "annotation, and removal of the legacy manager and base",

@@ -15,8 +15,9 @@ from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.kinds import Kind, app
 
 if TYPE_CHECKING:
-    from workerkit import Stack
+    from workerkit import Batch, Stack
     from workerkit.imagelib.domain.annotators import Annotator
+    from workerkit.imagelib.domain.results import Preview
     from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 
 __all__ = ["WorkerService"]
@@ -28,6 +29,8 @@ _SIGNAL_WORDS: dict[str, str] = {
     Kind.THUMBNAIL: "thumbnail",
     Kind.ANNOTATION: "annotation",
 }
+# How many decoded previews a batch may hold that the GUI thread has not taken yet.
+PREVIEW_MAX_PENDING = 256
 
 
 class WorkerService(QObject):
@@ -137,6 +140,30 @@ class WorkerService(QObject):
         records = tuple(records)
         return self._start(Kind.THUMBNAIL, records, size.width(), size.height())
 
+    def start_preview_loading(self, records: Iterable[ImageRecord], size: QSize) -> Batch[Preview]:
+        """Load one preview per record as a batch (``JobService.map``), read lazily.
+
+        Each item is a ``preview`` job; its result (a ``Preview`` holding a QImage) arrives
+        in the batch's ``results_delivered`` as ``(index, Preview)`` pairs, a failed image in
+        ``item_failed``. On the legacy stack each image gets its own QThread, a pool's
+        width at a time.
+
+        Args:
+            records: The images, e.g. a search result's ``image_metadata``; a generator is
+                read only as fast as previews are taken.
+            size: The box each preview is scaled to fit.
+
+        Returns:
+            The batch's handle: connect its signals before returning to the event loop.
+
+        Raises:
+            RuntimeError: The service was shut down.
+        """
+        self._refuse_if_shut_down()
+        width, height, context = size.width(), size.height(), self._context
+        arguments = ((context, record, width, height) for record in records)
+        return self.jobs.starmap(Kind.PREVIEW, arguments, max_pending=PREVIEW_MAX_PENDING)
+
     def start_annotation(self, image_ids: Sequence[int], models: Sequence[str]) -> str:
         """Annotate the images with these ids with each named annotator (``local``, ``http``)."""
         for model in models:
@@ -144,12 +171,15 @@ class WorkerService(QObject):
         return self._start(Kind.ANNOTATION, tuple(image_ids), tuple(models))
 
     def _start(self, kind: Kind, *args: Any) -> str:
+        self._refuse_if_shut_down()
+        return self.jobs.start(kind, self._context, *args).id
+
+    def _refuse_if_shut_down(self) -> None:
         if self.jobs.is_shut_down:
             raise RuntimeError(
                 "This WorkerService has been shut down and starts no more jobs; "
                 "create a new WorkerService to run more work."
             )
-        return self.jobs.start(kind, self._context, *args).id
 
     # --- cancelling and observing --------------------------------------------------------
 
@@ -220,12 +250,15 @@ class WorkerService(QObject):
         jobs.all_jobs_finished.connect(self.all_workers_finished)
         jobs.shadow_compared.connect(self.shadow_compared)
 
-    def _kind_signal(self, kind: str, event: str) -> Any:
-        return getattr(self, f"{_SIGNAL_WORDS[kind]}_{event}")
+    def _emit_kind_signal(self, kind: str, event: str, value: object) -> None:
+        # LoRAIro's four kinds have signals of their own; preview (batches) has job events only.
+        word = _SIGNAL_WORDS.get(kind)
+        if word is not None:
+            getattr(self, f"{word}_{event}").emit(value)
 
     @Slot(str, str)
     def _on_started(self, kind: str, job_id: str) -> None:
-        self._kind_signal(kind, "started").emit(job_id)
+        self._emit_kind_signal(kind, "started", job_id)
 
     @Slot(str, str, object)
     def _on_progressed(self, _kind: str, job_id: str, progress: object) -> None:
@@ -246,17 +279,17 @@ class WorkerService(QObject):
 
     @Slot(str, str, object)
     def _on_finished(self, kind: str, job_id: str, result: object) -> None:
-        self._kind_signal(kind, "finished").emit(result)
+        self._emit_kind_signal(kind, "finished", result)
         self.job_finished.emit(job_id, result)
 
     @Slot(str, str, object)
     def _on_failed(self, kind: str, job_id: str, error: object) -> None:
         # The original facade's error signals carry text.
         message = str(error)
-        self._kind_signal(kind, "error").emit(message)
+        self._emit_kind_signal(kind, "error", message)
         self.job_failed.emit(job_id, message)
 
     @Slot(str, str)
     def _on_canceled(self, kind: str, job_id: str) -> None:
-        self._kind_signal(kind, "canceled").emit(job_id)
+        self._emit_kind_signal(kind, "canceled", job_id)
         self.job_canceled.emit(job_id)

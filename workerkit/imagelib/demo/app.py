@@ -17,15 +17,20 @@ from workerkit.imagelib.service import WorkerService
 __all__ = ["run_demo"]
 
 
-def run_demo(library: Path, database: Path, flags: Mapping[str, Flag]) -> int:
-    """Show the demo window on ``library`` (stored in ``database``) until it is closed."""
+def run_demo(
+    library: Path, database: Path, flags: Mapping[str, Flag], *, per_image: bool = False
+) -> int:
+    """Show the demo window on ``library`` (stored in ``database``) until it is closed.
+
+    ``per_image`` starts the window loading thumbnails as preview batches.
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     store = ImageStore(database)
     try:
         service = WorkerService(
             store, flags=flags, shadow_log=database.with_name(f"{database.stem}-shadow.jsonl")
         )
-        window = DemoWindow(service, library)
+        window = DemoWindow(service, library, per_image=per_image)
         # Python runs a signal handler only between bytecodes; the window's 50 ms heartbeat
         # timer runs Python often enough for Ctrl+C to close the window (and shut down) cleanly.
         previous = signal.signal(signal.SIGINT, lambda _signum, _frame: window.close())

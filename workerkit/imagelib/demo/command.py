@@ -26,6 +26,12 @@ def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         metavar="PATH",
         help="SQLite file (default: <library>/../workerkit-<name>.sqlite)",
     )
+    command.add_argument(
+        "--per-image",
+        action="store_true",
+        help="load thumbnails as a preview batch, one job per image (JobService.map), "
+        "instead of one thumbnail job per search",
+    )
     add_flag_options(command)
     command.set_defaults(handler=_cmd_demo)
 
@@ -60,7 +66,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 2
     from workerkit.imagelib.demo.app import run_demo
 
-    return run_demo(library, database, flags)
+    return run_demo(library, database, flags, per_image=args.per_image)
 
 
 def _has_display() -> bool:

@@ -1,13 +1,15 @@
-"""The thumbnail grid: filled chunk by chunk by the current thumbnail job, others ignored."""
+"""The thumbnail grid: filled chunk by chunk by the current thumbnail job or preview batch."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
+from workerkit.imagelib.domain.results import Preview
 from workerkit.imagelib.domain.store import ImageRecord
 
 __all__ = ["THUMBNAIL_SIZE", "ThumbnailGrid", "describe_record"]
@@ -64,6 +66,20 @@ class ThumbnailGrid(QListWidget):
         for image_id, pixmap in chunk:
             self.addItem(self._make_item(image_id, pixmap))
         self.filled.emit(self.count(), self.expected)
+
+    def add_previews(self, batch_id: str, results: Iterable[tuple[int, Any]]) -> None:
+        """Append a preview batch's delivery of ``(index, Preview)`` pairs; drop another's.
+
+        The QPixmap is made here, on the GUI thread.
+        """
+        self.add_chunk(
+            batch_id,
+            [
+                (p.image_id, QPixmap.fromImage(p.image))
+                for _, p in results
+                if isinstance(p, Preview)
+            ],
+        )
 
     def selected_ids(self) -> list[int]:
         """Return the image ids of the selected thumbnails, in grid order."""

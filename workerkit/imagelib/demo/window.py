@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workerkit import Batch, BatchSummary
 from workerkit.imagelib.demo.grid import THUMBNAIL_SIZE, ThumbnailGrid
 from workerkit.imagelib.demo.indicators import IndicatorPanel
 from workerkit.imagelib.demo.search_panel import SearchPanel
@@ -37,6 +38,7 @@ from workerkit.imagelib.kinds import Kind
 from workerkit.progress_ui import ProgressBinding, bind_progress_bar, bind_progress_dialog
 
 if TYPE_CHECKING:
+    from workerkit.imagelib.domain.store import ImageRecord
     from workerkit.imagelib.service import WorkerService
 
 __all__ = ["ANNOTATION_PROVIDERS", "SHUTDOWN_TIMEOUT_MS", "DemoWindow"]
@@ -50,8 +52,18 @@ class DemoWindow(QMainWindow):
     """Show an image library and run every job of it through one WorkerService."""
 
     def __init__(
-        self, service: WorkerService, library: Path, parent: QWidget | None = None
+        self,
+        service: WorkerService,
+        library: Path,
+        parent: QWidget | None = None,
+        *,
+        per_image: bool = False,
     ) -> None:
+        """Build the window over ``service``.
+
+        ``per_image`` loads thumbnails as a preview batch (one job per image,
+        ``JobService.map``) instead of one thumbnail job per search.
+        """
         super().__init__(parent)
         self.service = service
         self.library = Path(library)
@@ -67,6 +79,10 @@ class DemoWindow(QMainWindow):
         self.registration_dialog = self._make_registration_dialog()
         self.register_action = QAction("Register folder…", self)
         self.annotate_action = QAction("Annotate selected", self)
+        self.per_image_action = QAction("Thumbnails per image (map)", self)
+        self.per_image_action.setCheckable(True)
+        self.per_image_action.setChecked(per_image)
+        self.previews: Batch[object] | None = None
         self.bar_binding: ProgressBinding | None = None
         self.dialog_binding: ProgressBinding | None = None
         self._last_search: SearchResult | None = None
@@ -144,6 +160,8 @@ class DemoWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Annotator: ", self))
         toolbar.addWidget(self.provider)
         toolbar.addAction(self.annotate_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.per_image_action)
         self.addToolBar(toolbar)
 
     def _build_centre(self) -> QSplitter:
@@ -207,12 +225,38 @@ class DemoWindow(QMainWindow):
 
     def _load_thumbnails(self, result: SearchResult) -> None:
         records = result.image_metadata
+        if self.previews is not None:
+            self.previews.cancel()  # a newer search's images replace it, as a thumbnail job's do
+            self.previews = None
         if not records:
             self.grid.begin("", [])
+            return
+        if self.per_image_action.isChecked():
+            self._load_previews(records)
             return
         job_id = self._start(lambda: self.service.start_thumbnail_loading(records, THUMBNAIL_SIZE))
         if job_id is not None:
             self.grid.begin(job_id, records)
+
+    def _load_previews(self, records: list[ImageRecord]) -> None:
+        service = self.service
+        batch = self._start_batch(lambda: service.start_preview_loading(records, THUMBNAIL_SIZE))
+        if batch is None:
+            return
+        self.previews = batch
+        self.grid.begin(batch.id, records)
+        batch_id = batch.id
+        batch.results_delivered.connect(lambda results: self.grid.add_previews(batch_id, results))
+
+    def _start_batch(self, start: Callable[[], Batch[Any]]) -> Batch[Any] | None:
+        try:
+            batch = start()
+        except (RuntimeError, ValueError) as exc:
+            self._say(f"Could not start the previews: {exc}")
+            return None
+        self.tracker.track(batch.id)
+        self._replace_bar_binding(bind_progress_bar(self.service, batch.id, self.progress_bar))
+        return batch
 
     @Slot(str, str, str, object)
     def _on_job_ended(self, kind: str, job_id: str, outcome: str, payload: object) -> None:
@@ -235,6 +279,9 @@ class DemoWindow(QMainWindow):
             )
         elif isinstance(payload, AnnotationResult):
             self._on_annotated(payload)
+        elif isinstance(payload, BatchSummary):
+            self.previews = None
+            self._say(f"{payload.finished} previews loaded ({payload.failed} failed).")
 
     def _on_registered(self, result: RegistrationResult) -> None:
         self._say(

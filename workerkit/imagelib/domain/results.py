@@ -1,4 +1,4 @@
-"""Result types of the four jobs, with the original WorkerService field names."""
+"""Result types of the jobs, with the original WorkerService field names."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from workerkit.imagelib.domain.failures import FileFailure
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QPixmap
+    from PySide6.QtGui import QImage, QPixmap
 
     from workerkit.imagelib.domain.conditions import SearchConditions
     from workerkit.imagelib.domain.store import ImageRecord
@@ -18,6 +18,7 @@ __all__ = [
     "AnnotationOutcome",
     "AnnotationResult",
     "FileFailure",
+    "Preview",
     "RegistrationResult",
     "SearchResult",
     "ThumbnailResult",
@@ -55,6 +56,17 @@ class ThumbnailResult:
     total_count: int
     processing_time: float
     failures: list[FileFailure] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """Hold one image's thumbnail as a QImage.
+
+    Any thread may make a QImage; make the QPixmap on the GUI thread.
+    """
+
+    image_id: int
+    image: QImage
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,1 @@
-"""The image library's pool functions: the simplified side of its four kinds."""
+"""The image library's pool functions: the simplified side of its kinds."""
