@@ -1,4 +1,4 @@
-"""A tiny local page server for the fetch kind: 127.0.0.1, a free port, one thread per request.
+"""A tiny local page server for the fetch kind: aiohttp.web on 127.0.0.1 and a free port.
 
 ``/page/<n>`` answers a deterministic body after ``delay`` seconds; anything else is a 404.
 The server is bounded: it stops itself after ``lifetime`` seconds or ``max_requests``
@@ -7,67 +7,24 @@ requests, whichever comes first, and a stop cuts any pending delay short.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import Future
+from contextlib import suppress
+
+from aiohttp import web
 
 __all__ = ["PageServer", "page_body"]
 
 _PAGE = re.compile(r"^/page/(\d{1,6})$")
+# How long a stop lets a reply in progress finish; a pending delay is cut after twice this.
+_SHUTDOWN_GRACE_S = 0.05
 
 
 def page_body(number: int) -> bytes:
     """Return the body served for page ``number`` (its size grows with the number)."""
     return (f"page {number}\n" * (number + 1)).encode("ascii")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Answer GET /page/<n>; count requests and honour the server's delay."""
-
-    server: _Server
-
-    def do_GET(self) -> None:
-        """Serve one page, or 404 for any other path."""
-        if not self.server.admit():
-            self.send_error(503, "request limit reached")
-            return
-        match = _PAGE.match(self.path)
-        if match is None:
-            self.send_error(404, "no such page")
-            return
-        if self.server.owner.stopping.wait(self.server.owner.delay):
-            return
-        body = page_body(int(match.group(1)))
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=ascii")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test output quiet."""
-
-
-class _Server(ThreadingHTTPServer):
-    """A ThreadingHTTPServer that knows its PageServer and counts requests."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, owner: PageServer) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.owner = owner
-        self._lock = threading.Lock()
-
-    def admit(self) -> bool:
-        """Count one request; return False once the request limit is used up."""
-        with self._lock:
-            self.owner.requests += 1
-            self.owner.request_seen.set()
-            over = self.owner.requests > self.owner.max_requests
-        if over:
-            self.owner.stop_soon()
-        return not over
 
 
 class PageServer:
@@ -82,16 +39,17 @@ class PageServer:
         self.requests = 0
         self.request_seen = threading.Event()
         self.stopping = threading.Event()
-        self._server: _Server | None = None
+        self._port: int | None = None
         self._thread: threading.Thread | None = None
-        self._timer: threading.Timer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested = asyncio.Event()
 
     @property
     def base_url(self) -> str:
         """Return ``http://127.0.0.1:<port>``."""
-        if self._server is None:
+        if self._port is None:
             raise RuntimeError("the page server is not running; use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     def url(self, number: int) -> str:
         """Return the URL of page ``number``."""
@@ -102,23 +60,22 @@ class PageServer:
         return [self.url(n) for n in range(first, first + count)]
 
     def start(self) -> PageServer:
-        """Bind a free port and serve on a background thread."""
-        self._server = _Server(self)
+        """Bind a free port and serve on a background thread with its own event loop."""
+        bound: Future[int] = Future()
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="page-server", daemon=True
+            target=asyncio.run, args=(self._serve(bound),), name="page-server", daemon=True
         )
         self._thread.start()
-        self._timer = threading.Timer(self.lifetime, self.stop_soon)
-        self._timer.daemon = True
-        self._timer.start()
+        self._port = bound.result(timeout=10.0)
         return self
 
     def stop_soon(self) -> None:
         """Cut pending delays short and stop serving, without waiting (any thread)."""
         self.stopping.set()
-        server = self._server
-        if server is not None:
-            threading.Thread(target=server.shutdown, name="page-server-stop", daemon=True).start()
+        if self._loop is not None:
+            # RuntimeError: serving already ended (its lifetime ran out) and closed the loop.
+            with suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop_requested.set)
 
     def wait_stopped(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for serving to end; return True if it has."""
@@ -128,17 +85,47 @@ class PageServer:
 
     def stop(self) -> None:
         """Stop serving, close the socket and join the serving thread."""
-        self.stopping.set()
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
+        self.stop_soon()
+        self.wait_stopped(5.0)
 
     def __enter__(self) -> PageServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    async def _serve(self, bound: Future[int]) -> None:
+        """Serve until stopped or ``lifetime`` has passed; pass the port (or error) to ``bound``."""
+        app = web.Application()
+        app.router.add_get("/{path:.*}", self._page)
+        # handler_cancellation: a client that hangs up ends its pending delay too.
+        runner = web.AppRunner(
+            app, handler_cancellation=True, access_log=None, shutdown_timeout=_SHUTDOWN_GRACE_S
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+        except OSError as error:
+            bound.set_exception(error)
+        else:
+            self._loop = asyncio.get_running_loop()
+            bound.set_result(runner.addresses[0][1])
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), self.lifetime)
+        finally:
+            self.stopping.set()
+            await runner.cleanup()
+
+    async def _page(self, request: web.Request) -> web.Response:
+        """Serve one page after the delay, 404 for any other path, 503 past the request limit."""
+        self.requests += 1
+        self.request_seen.set()
+        if self.requests > self.max_requests:
+            self.stop_soon()
+            raise web.HTTPServiceUnavailable(text="request limit reached")
+        match = _PAGE.match(request.raw_path)
+        if match is None:
+            raise web.HTTPNotFound(text="no such page")
+        await asyncio.sleep(self.delay)
+        body = page_body(int(match.group(1)))
+        return web.Response(body=body, content_type="text/plain", charset="ascii")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -37,6 +38,8 @@ def test_stops_itself_after_its_lifetime() -> None:
     with PageServer(lifetime=0.2) as server:
         assert server.stopping.wait(5.0)
         assert server.wait_stopped(5.0)
+        with pytest.raises(urllib.error.URLError):
+            get(server.url(1))
 
 
 def test_refuses_requests_beyond_the_limit() -> None:
@@ -68,3 +71,27 @@ def test_stop_cuts_a_pending_delay_short() -> None:
     client.join(5.0)
     assert not client.is_alive()
     assert errors, "the delayed request should have been cut off"
+
+
+def test_delayed_requests_are_served_at_the_same_time() -> None:
+    """Hold several delayed requests at once, and cut them all short on stop."""
+    with PageServer(delay=30.0) as server:
+        errors: list[BaseException] = []
+
+        def fetch(url: str) -> None:
+            try:
+                get(url)
+            except Exception as exc:
+                errors.append(exc)
+
+        clients = [threading.Thread(target=fetch, args=(url,)) for url in server.urls(3)]
+        for client in clients:
+            client.start()
+        deadline = time.monotonic() + 5.0
+        while server.requests < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.requests == 3, "a delayed request held up the others"
+    for client in clients:
+        client.join(5.0)
+    assert not any(client.is_alive() for client in clients)
+    assert len(errors) == 3
