@@ -1,4 +1,4 @@
-"""The image library's four kinds through the contract plugin, on both stacks.
+"""The image library's kinds through the contract plugin, on both stacks.
 
 The same cases any app gets from ``workerkit.testing``; the rest of this folder holds
 the image library's own, deeper contract cases (D-codes, recorded scenarios).
@@ -143,6 +143,16 @@ def _long_thumbnails(request: pytest.FixtureRequest) -> Sample:
     return call(_context(request, "plugin_store"), records, THUMBNAIL_PX, THUMBNAIL_PX)
 
 
+def _quick_preview(request: pytest.FixtureRequest) -> Sample:
+    return call(_context(request, "plugin_store"), _records(request)[0], THUMBNAIL_PX, THUMBNAIL_PX)
+
+
+def _long_preview(request: pytest.FixtureRequest) -> Sample:
+    # One image a job: the big PNG's decode is the long step.
+    big: ImageRecord = request.getfixturevalue("big_record")
+    return call(_context(request, "plugin_store"), big, THUMBNAIL_PX, THUMBNAIL_PX)
+
+
 def _quick_annotation(request: pytest.FixtureRequest) -> Sample:
     ids = tuple(r.id for r in _records(request)[:3])
     return call(_context(request, "plugin_store"), ids, ("local",))
@@ -164,7 +174,7 @@ def _unknown_model_annotation(request: pytest.FixtureRequest) -> Sample:
 
 
 class TestImageLibraryContract(ContractSuite):
-    """Every contract case for registration, search, thumbnail and annotation."""
+    """Every contract case for each of the image library's kinds."""
 
     contract = Contract(
         app,
@@ -173,12 +183,14 @@ class TestImageLibraryContract(ContractSuite):
             "search": _quick_search,
             "thumbnail": _quick_thumbnails,
             "annotation": _quick_annotation,
+            "preview": _quick_preview,
         },
         long={
             "registration": _long_registration,
             "search": _long_search,
             "thumbnail": _long_thumbnails,
             "annotation": _long_annotation,
+            "preview": _long_preview,
         },
         # Both sides raise on a folder that does not exist and on an unknown annotator.
         failing={
@@ -195,5 +207,6 @@ class TestImageLibraryContract(ContractSuite):
             "search": LONG_SEARCH_S,
             "thumbnail": SLOW_API_LATENCY_S,
             "annotation": VERY_SLOW_API_S,
+            "preview": SLOW_API_LATENCY_S,
         },
     )
