@@ -1,4 +1,9 @@
-"""Shared fixtures: a generated sample library, a registered database, the fake vision API."""
+"""Shared fixtures and helpers of the whole suite.
+
+A generated sample library and a registered database, the fake vision API, the stack
+parameters, the event recorder of a WorkerService and the factory of services a test
+builds (shut down, their threads gone, at teardown).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,20 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import shutil
-from collections.abc import Callable, Generator, Iterator
+import threading
+import time
+import weakref
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QEventLoop, QThread, QTimer
 
 from tests.keepalive import legacy_workers_kept
+from workerkit import STACKS
 from workerkit.imagelib.domain.fakeapi import FakeVisionServer
 from workerkit.imagelib.domain.imaging import ImageError
 from workerkit.imagelib.domain.intake import prepare_image
@@ -25,10 +36,77 @@ from workerkit.imagelib.legacy_workers.manager import WorkerManager
 from workerkit.imagelib.sample import SampleManifest, make_sample_library
 from workerkit.imagelib.service import WorkerService
 from workerkit.testing._isolation import ChildDidNotEnd, end_child_after_case, in_child
-from workerkit.tools.benchmarks.probes import qthreads_alive
+from workerkit.testing._threads import qthreads_alive
 
 SAMPLE_COUNT = 200
 HERE = Path(__file__).parent
+LONG_MS = 60_000
+
+KINDS = ("registration", "search", "thumbnail", "annotation")
+SIGNAL_WORDS = {
+    "registration": "batch_registration",
+    "search": "search",
+    "thumbnail": "thumbnail",
+    "annotation": "annotation",
+}
+TERMINAL_SIGNALS = frozenset({"job_finished", "job_failed", "job_canceled"})
+BOOKKEEPING_SIGNALS = frozenset({"active_worker_count_changed", "all_workers_finished"})
+_JOB_ID_FIRST = frozenset(
+    {f"{word}_{event}" for word in SIGNAL_WORDS.values() for event in ("started", "canceled")}
+    | TERMINAL_SIGNALS
+    | {"worker_progress_updated", "worker_batch_progress", "thumbnails_loaded"}
+)
+SERVICE_SIGNALS = tuple(
+    [
+        f"{word}_{event}"
+        for word in SIGNAL_WORDS.values()
+        for event in ("started", "finished", "error", "canceled")
+    ]
+    + sorted(TERMINAL_SIGNALS | BOOKKEEPING_SIGNALS)
+    + ["worker_progress_updated", "worker_batch_progress", "thumbnails_loaded"]
+)
+# A job's terminal signal, as the outcome EventLog.outcomes() names it.
+_OUTCOMES = {"job_finished": "finished", "job_failed": "failed", "job_canceled": "canceled"}
+
+
+# --- the stacks a test runs on -----------------------------------------------------------
+
+
+class Defect(NamedTuple):
+    """A legacy defect (D1-D11 in the spec) that makes a test fail on the legacy stack."""
+
+    code: str
+    reason: str
+    # Further defects the same failure shows, each also marked legacy_defect.
+    also: tuple[str, ...] = ()
+
+
+def _param(values: tuple[str, ...], defect: Defect | None, slow: bool = False) -> Any:
+    marks = [pytest.mark.slow] if slow else []
+    if defect is not None:
+        codes = (defect.code, *defect.also)
+        marks.append(pytest.mark.xfail(strict=True, reason=f"{'+'.join(codes)}: {defect.reason}"))
+        marks.extend(pytest.mark.legacy_defect(code) for code in codes)
+    return pytest.param(*values, marks=marks, id="-".join(values))
+
+
+def stack_params(legacy: Defect | None = None, *, slow: bool = False) -> list[Any]:
+    """Return every stack as a parameter; legacy is a strict xfail when ``legacy`` is given.
+
+    ``slow`` marks the legacy parameter slow (a defect that makes it wait for timeouts).
+    """
+    return [_param((stack,), legacy if stack == "legacy" else None, slow and stack == "legacy")
+            for stack in STACKS]  # fmt: skip
+
+
+def kind_stack_params(legacy: Mapping[str, Defect] | None = None) -> list[Any]:
+    """Return every (kind, stack) pair; the legacy ones named in ``legacy`` are strict xfails."""
+    defects = legacy or {}
+    return [
+        _param((kind, stack), defects.get(kind) if stack == "legacy" else None)
+        for kind in KINDS
+        for stack in STACKS
+    ]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -164,20 +242,147 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVisionServer]:
         yield server
 
 
+# --- waiting on the Qt event loop --------------------------------------------------------
+
+
+def spin_until(condition: Callable[[], bool], timeout_ms: int) -> bool:
+    """Run the Qt event loop until ``condition()`` holds or ``timeout_ms`` passed; return it."""
+    if condition():
+        return True
+    loop = QEventLoop()
+    poll = QTimer(loop)
+    poll.setInterval(5)
+    poll.timeout.connect(lambda: condition() and loop.quit())
+    deadline = QTimer(loop)
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(loop.quit)
+    poll.start()
+    deadline.start(timeout_ms)
+    loop.exec()
+    poll.stop()
+    deadline.stop()
+    return condition()
+
+
+# --- recording what a service reports ----------------------------------------------------
+
+
+# eq=False: events are told apart by identity, and their arguments need not compare.
+@dataclass(frozen=True, slots=True, eq=False)
+class Event:
+    """One signal the service emitted, with its arguments and the thread it arrived on."""
+
+    name: str
+    args: tuple[Any, ...]
+    thread: threading.Thread
+    at: float
+    # For terminal events: was the job still active, and how many were, when it arrived?
+    active_then: bool | None = None
+    count_then: int | None = None
+
+    @property
+    def job_id(self) -> str | None:
+        """Return the job id the signal carries, or None for signals without one."""
+        return self.args[0] if self.name in _JOB_ID_FIRST else None
+
+    @property
+    def on_gui_thread(self) -> bool:
+        """Return True if a slot saw this signal on the GUI (main) thread."""
+        return self.thread is threading.main_thread()
+
+    def brief(self) -> str:
+        """Return a short text for assertion messages."""
+        if self.name == "worker_progress_updated":
+            return f"progress {self.args[1].percentage}"
+        args = self.args if self.job_id is None else self.args[1:]
+        shown = [a if isinstance(a, str | int) else type(a).__name__ for a in args]
+        return f"{self.name}({', '.join(map(str, shown))})"
+
+
+class EventLog:
+    """Record every signal of a WorkerService from a slot, with the thread it ran on.
+
+    The slots are plain callables connected from the GUI thread, as an app's would be.
+    (``workerkit.testing``'s EventLog records a JobService, from directly connected slots.)
+    """
+
+    def __init__(self, service: WorkerService) -> None:
+        self.events: list[Event] = []
+        # Weak, so the service's connections to this log do not keep the service alive.
+        self._service = weakref.ref(service)
+        for name in SERVICE_SIGNALS:
+            getattr(service, name).connect(self._recorder(name))
+
+    @classmethod
+    def attach(cls, service: WorkerService) -> EventLog:
+        """Return a log of ``service`` (the same as ``EventLog(service)``)."""
+        return cls(service)
+
+    def _recorder(self, name: str) -> Callable[..., None]:
+        def record(*args: Any) -> None:
+            event = Event(name, args, threading.current_thread(), time.perf_counter())
+            service = self._service()
+            if name in TERMINAL_SIGNALS and service is not None:
+                active, count = service.is_worker_active(args[0]), service.get_active_worker_count()
+                event = replace(event, active_then=active, count_then=count)
+            self.events.append(event)
+
+        return record
+
+    def terminal(self, job_id: str, since: int = 0) -> list[Event]:
+        """Return the job-level terminal events of ``job_id`` logged at index ``since`` or later."""
+        return [e for e in self.events[since:] if e.name in TERMINAL_SIGNALS and e.job_id == job_id]
+
+    def named(self, *names: str) -> list[Event]:
+        """Return the events of the signals called ``names``."""
+        return [e for e in self.events if e.name in names]
+
+    def results(self, kind: str) -> list[Any]:
+        """Return the results the kind's ``_finished`` signal delivered."""
+        return [e.args[0] for e in self.named(f"{SIGNAL_WORDS[kind]}_finished")]
+
+    def outcomes(self, job_id: str, since: int = 0) -> list[tuple[str, object]]:
+        """Return ``job_id``'s terminal (outcome, payload) pairs logged at ``since`` or later.
+
+        ("finished", result), ("failed", message) or ("canceled", None).
+        """
+        events = self.terminal(job_id, since)
+        return [(_OUTCOMES[e.name], e.args[1] if len(e.args) > 1 else None) for e in events]
+
+    def wait(
+        self, qtbot: Any, job_id: str, timeout: int = LONG_MS, since: int = 0
+    ) -> tuple[str, object]:
+        """Process events until ``job_id`` has a terminal event; return its first outcome."""
+        qtbot.waitUntil(lambda: bool(self.terminal(job_id, since)), timeout=timeout)
+        return self.outcomes(job_id, since)[0]
+
+
+# --- services built by a test ------------------------------------------------------------
+
+
+def dispose(*services: WorkerService) -> None:
+    """Shut ``services`` down and wait until no legacy job thread is left."""
+    for service in services:
+        if not service.is_shut_down:
+            service.shutdown(timeout_ms=10_000)
+    # Legacy threads quit through a signal queued to this thread: run the loop until they
+    # have, so no job of this service touches a later test's objects.
+    if not spin_until(lambda: qthreads_alive() == 0, 30_000):
+        raise AssertionError(
+            f"{qthreads_alive()} legacy job threads were still running 30 s after "
+            "shutdown(); a later test would share the process with them."
+        )
+
+
 @pytest.fixture
-def make_service(qtbot: object) -> Iterator[Callable[..., WorkerService]]:
-    """Build WorkerServices that are shut down, and whose threads are gone, when the test ends."""
+def make_service(qtbot: Any) -> Iterator[Callable[..., WorkerService]]:
+    """Build WorkerServices on one stack that are shut down, their threads gone, at teardown."""
     made: list[WorkerService] = []
 
-    def build(store: ImageStore, stack: str, **kwargs: object) -> WorkerService:
+    def build(store: ImageStore, stack: str, **kwargs: Any) -> WorkerService:
         service = WorkerService(store, stacks=dict.fromkeys(app.names, stack), **kwargs)
         made.append(service)
         return service
 
     yield build
-    for service in made:
-        if not service.is_shut_down:
-            service.shutdown(timeout_ms=10000)
-    # Legacy threads quit through a signal queued to the GUI thread: process events until
-    # they have, so no job of this test touches the next test's objects.
-    qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=30_000)  # type: ignore[attr-defined]
+    dispose(*made)

@@ -20,19 +20,17 @@ import os
 import shutil
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from PIL import Image
 from PySide6.QtCore import QEventLoop, QObject, QSize, QTimer
 
-from workerkit import STACKS
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.fakeapi import FakeVisionServer
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
@@ -40,38 +38,29 @@ from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
 from ..child import ChildRun
+from ..conftest import (
+    BOOKKEEPING_SIGNALS,
+    KINDS,
+    LONG_MS,
+    SIGNAL_WORDS,
+    TERMINAL_SIGNALS,
+    Event,
+    EventLog,
+    dispose,
+    spin_until,
+)
 
-KINDS = ("registration", "search", "thumbnail", "annotation")
-SIGNAL_WORDS = {
-    "registration": "batch_registration",
-    "search": "search",
-    "thumbnail": "thumbnail",
-    "annotation": "annotation",
-}
+# The suite's stack parameters, for the contract tests' imports.
+from ..conftest import Defect as Defect
+from ..conftest import kind_stack_params as kind_stack_params
+from ..conftest import stack_params as stack_params
+
 CANCEL_METHODS = {
     "registration": "cancel_batch_registration",
     "search": "cancel_search",
     "thumbnail": "cancel_thumbnail_loading",
     "annotation": "cancel_annotation",
 }
-TERMINAL_SIGNALS = frozenset({"job_finished", "job_failed", "job_canceled"})
-BOOKKEEPING_SIGNALS = frozenset({"active_worker_count_changed", "all_workers_finished"})
-_JOB_ID_FIRST = frozenset(
-    {f"{word}_{event}" for word in SIGNAL_WORDS.values() for event in ("started", "canceled")}
-    | TERMINAL_SIGNALS
-    | {"worker_progress_updated", "worker_batch_progress", "thumbnails_loaded"}
-)
-SERVICE_SIGNALS = tuple(
-    [
-        f"{word}_{event}"
-        for word in SIGNAL_WORDS.values()
-        for event in ("started", "finished", "error", "canceled")
-    ]
-    + sorted(TERMINAL_SIGNALS | BOOKKEEPING_SIGNALS)
-    + ["worker_progress_updated", "worker_batch_progress", "thumbnails_loaded"]
-)
-
-LONG_MS = 60_000
 # After a terminal event, this long without a further event for the job counts as "never".
 QUIET_MS = 250
 # A cancel that returns within this is not blocking the GUI thread.
@@ -113,42 +102,6 @@ _CAPTION_WORDS = (  # noqa: SIM905
 ).split()
 
 
-# --- parametrization ---------------------------------------------------------------------
-
-
-class Defect(NamedTuple):
-    """A legacy defect (D1-D11 in the spec) that makes one contract case fail."""
-
-    code: str
-    reason: str
-    # Further defects the same failure shows, each also marked legacy_defect.
-    also: tuple[str, ...] = ()
-
-
-def _param(values: tuple[str, ...], defect: Defect | None) -> Any:
-    marks = []
-    if defect is not None:
-        codes = (defect.code, *defect.also)
-        marks.append(pytest.mark.xfail(strict=True, reason=f"{'+'.join(codes)}: {defect.reason}"))
-        marks.extend(pytest.mark.legacy_defect(code) for code in codes)
-    return pytest.param(*values, marks=marks, id="-".join(values))
-
-
-def stack_params(legacy: Defect | None = None) -> list[Any]:
-    """Return the two stacks as parameters; legacy is a strict xfail when ``legacy`` is given."""
-    return [_param(("legacy",), legacy), _param(("simplified",), None)]
-
-
-def kind_stack_params(legacy: Mapping[str, Defect] | None = None) -> list[Any]:
-    """Return every (kind, stack) pair; the legacy ones named in ``legacy`` are strict xfails."""
-    defects = legacy or {}
-    return [
-        _param((kind, stack), defects.get(kind) if stack == "legacy" else None)
-        for kind in KINDS
-        for stack in STACKS
-    ]
-
-
 # --- the process, as the operating system sees it ---------------------------------------
 
 
@@ -162,11 +115,6 @@ def _read_task(task: Path, name: str) -> str | None:
         return (task / name).read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
-
-
-def legacy_threads_alive() -> int:
-    """Count this process's OS threads that Qt named "QThread" (one per running legacy job)."""
-    return sum((_read_task(task, "comm") or "").strip() == "QThread" for task in _tasks())
 
 
 def _stats_by_thread() -> dict[str, list[str]]:
@@ -185,24 +133,6 @@ def _cpu_ticks_by_thread() -> dict[str, int]:
     return {tid: int(f[11]) + int(f[12]) for tid, f in _stats_by_thread().items()}
 
 
-def wait_until_other_threads_idle(timeout_s: float) -> bool:
-    """Block this thread until no other thread of the process is running; False on timeout.
-
-    Three calm samples 2 ms apart are needed: a thread that only waited for the GIL while
-    one sample was read runs again before the next.
-    """
-    deadline = time.monotonic() + timeout_s
-    pause = threading.Event()
-    calm = 0
-    while calm < 3:
-        if time.monotonic() > deadline:
-            return False
-        running = any(fields[0] == "R" for fields in _stats_by_thread().values())
-        calm = 0 if running else calm + 1
-        pause.wait(0.002)
-    return True
-
-
 class CpuMeter:
     """Measure the CPU time threads other than the GUI thread used since the meter was made."""
 
@@ -217,25 +147,6 @@ class CpuMeter:
 
 
 # --- waiting on the Qt event loop --------------------------------------------------------
-
-
-def spin_until(condition: Callable[[], bool], timeout_ms: int) -> bool:
-    """Run the Qt event loop until ``condition()`` holds or ``timeout_ms`` passed; return it."""
-    if condition():
-        return True
-    loop = QEventLoop()
-    poll = QTimer(loop)
-    poll.setInterval(5)
-    poll.timeout.connect(lambda: condition() and loop.quit())
-    deadline = QTimer(loop)
-    deadline.setSingleShot(True)
-    deadline.timeout.connect(loop.quit)
-    poll.start()
-    deadline.start(timeout_ms)
-    loop.exec()
-    poll.stop()
-    deadline.stop()
-    return condition()
 
 
 def spin_for(ms: int) -> None:
@@ -273,72 +184,6 @@ class StallMeter:
 
 
 # --- recording what a service reports ----------------------------------------------------
-
-
-# eq=False: events are told apart by identity, and their arguments need not compare.
-@dataclass(frozen=True, slots=True, eq=False)
-class Event:
-    """One signal the service emitted, with its arguments and the thread it arrived on."""
-
-    name: str
-    args: tuple[Any, ...]
-    thread: threading.Thread
-    at: float
-    # For terminal events: was the job still active, and how many were, when it arrived?
-    active_then: bool | None = None
-    count_then: int | None = None
-
-    @property
-    def job_id(self) -> str | None:
-        """Return the job id the signal carries, or None for signals without one."""
-        return self.args[0] if self.name in _JOB_ID_FIRST else None
-
-    @property
-    def on_gui_thread(self) -> bool:
-        """Return True if a slot saw this signal on the GUI (main) thread."""
-        return self.thread is threading.main_thread()
-
-    def brief(self) -> str:
-        """Return a short text for assertion messages."""
-        if self.name == "worker_progress_updated":
-            return f"progress {self.args[1].percentage}"
-        args = self.args if self.job_id is None else self.args[1:]
-        shown = [a if isinstance(a, str | int) else type(a).__name__ for a in args]
-        return f"{self.name}({', '.join(map(str, shown))})"
-
-
-class EventLog:
-    """Record every signal of a WorkerService from a slot, with the thread it ran on."""
-
-    def __init__(self, service: WorkerService) -> None:
-        self.events: list[Event] = []
-        # Weak, so the service's connections to this log do not keep the service alive.
-        self._service = weakref.ref(service)
-        for name in SERVICE_SIGNALS:
-            getattr(service, name).connect(self._recorder(name))
-
-    def _recorder(self, name: str) -> Callable[..., None]:
-        def record(*args: Any) -> None:
-            event = Event(name, args, threading.current_thread(), time.perf_counter())
-            service = self._service()
-            if name in TERMINAL_SIGNALS and service is not None:
-                active, count = service.is_worker_active(args[0]), service.get_active_worker_count()
-                event = replace(event, active_then=active, count_then=count)
-            self.events.append(event)
-
-        return record
-
-    def terminal(self, job_id: str) -> list[Event]:
-        """Return the job-level terminal events (finished, failed, canceled) of ``job_id``."""
-        return [e for e in self.events if e.name in TERMINAL_SIGNALS and e.job_id == job_id]
-
-    def named(self, *names: str) -> list[Event]:
-        """Return the events of the signals called ``names``."""
-        return [e for e in self.events if e.name in names]
-
-    def results(self, kind: str) -> list[Any]:
-        """Return the results the kind's ``_finished`` signal delivered."""
-        return [e.args[0] for e in self.named(f"{SIGNAL_WORDS[kind]}_finished")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -760,18 +605,6 @@ def _note_state(service: WorkerService, run: Run) -> None:
     run.count_after = service.get_active_worker_count()
 
 
-def dispose(service: WorkerService) -> None:
-    """Shut ``service`` down and wait until no legacy job thread is left."""
-    if not service.is_shut_down:
-        service.shutdown(timeout_ms=10_000)
-    # Legacy threads quit through a signal queued to this thread: run the loop until they have.
-    if not spin_until(lambda: legacy_threads_alive() == 0, 30_000):
-        raise AssertionError(
-            f"{legacy_threads_alive()} legacy job threads were still running 30 s after "
-            "shutdown(); a later test would share the process with them."
-        )
-
-
 @pytest.fixture(scope="session")
 def contract_inputs(
     sample_library: SampleManifest,
@@ -805,25 +638,6 @@ def scenarios(qapp: Any, contract_inputs: Inputs) -> Scenarios:
 
 
 # --- services built by a test ------------------------------------------------------------
-
-
-@pytest.fixture
-def make_service(qtbot: Any) -> Iterator[Callable[..., WorkerService]]:
-    """Build WorkerServices on one stack that are shut down, their threads gone, at teardown.
-
-    Like tests/conftest.py's fixture, but its thread count tolerates threads that end
-    while /proc/self/task is being read.
-    """
-    made: list[WorkerService] = []
-
-    def build(store: ImageStore, stack: str, **kwargs: Any) -> WorkerService:
-        service = WorkerService(store, stacks=dict.fromkeys(KINDS, stack), **kwargs)
-        made.append(service)
-        return service
-
-    yield build
-    for service in made:
-        dispose(service)
 
 
 @pytest.fixture

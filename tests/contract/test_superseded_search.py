@@ -20,6 +20,7 @@ import pytest
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
 from workerkit.imagelib.service import WorkerService
+from workerkit.testing._threads import wait_until_other_threads_idle
 
 from .conftest import (
     LONG_MS,
@@ -33,7 +34,6 @@ from .conftest import (
     spin_for,
     spin_until,
     stack_params,
-    wait_until_other_threads_idle,
 )
 
 pytestmark = pytest.mark.timeout(120)

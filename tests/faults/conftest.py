@@ -1,4 +1,7 @@
-"""Helpers of the fault suite: stack parameters, an event log, fault files and script runners."""
+"""Helpers of the fault suite: one job run to its end, fault files and a file-mode switch.
+
+The event log and the stack parameters are the whole suite's (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import os
 import random
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,23 +22,11 @@ from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import RegistrationResult
 from workerkit.imagelib.domain.sidecars import read_sidecars
 from workerkit.imagelib.domain.store import ImageStore
-from workerkit.imagelib.service import WorkerService
 
-LONG = 60_000
+from ..conftest import LONG_MS, EventLog
+
 # Capabilities that let root ignore file modes; dropping them makes chmod real again.
 _DAC_CAPS = "-dac_override,-dac_read_search"
-
-
-def legacy_fails(code: str, reason: str, *also: str, slow: bool = False) -> Any:
-    """Return the "legacy" parameter, expected to fail because of legacy defect ``code``."""
-    return pytest.param(
-        "legacy",
-        marks=[
-            pytest.mark.xfail(strict=True, reason=f"{code}: {reason}"),
-            *(pytest.mark.legacy_defect(defect) for defect in (code, *also)),
-            *([pytest.mark.slow] if slow else []),
-        ],
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -48,36 +38,8 @@ def distinct_legacy_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-@dataclass(slots=True)
-class EventLog:
-    """Record every job-level event a WorkerService sends, in arrival order."""
-
-    events: list[tuple[str, str, object]] = field(default_factory=list)
-
-    @classmethod
-    def attach(cls, service: WorkerService) -> EventLog:
-        """Return a log connected to ``service``'s job_finished, job_failed and job_canceled."""
-        log = cls()
-        add = log.events.append
-        service.job_finished.connect(lambda job, result: add(("finished", job, result)))
-        service.job_failed.connect(lambda job, message: add(("failed", job, message)))
-        service.job_canceled.connect(lambda job: add(("canceled", job, None)))
-        return log
-
-    def of(self, job_id: str, since: int = 0) -> list[tuple[str, object]]:
-        """Return the (event, payload) pairs of ``job_id`` logged at index ``since`` or later."""
-        return [(event, payload) for event, job, payload in self.events[since:] if job == job_id]
-
-    def wait(
-        self, qtbot: object, job_id: str, timeout: int = LONG, since: int = 0
-    ) -> tuple[str, object]:
-        """Process events until ``job_id`` has a terminal event; return the first one."""
-        qtbot.waitUntil(lambda: bool(self.of(job_id, since)), timeout=timeout)  # type: ignore[attr-defined]
-        return self.of(job_id, since)[0]
-
-
 def run_job(
-    qtbot: object, log: EventLog, start: Callable[[], str], timeout: int = LONG
+    qtbot: object, log: EventLog, start: Callable[[], str], timeout: int = LONG_MS
 ) -> tuple[str, object]:
     """Start a job with ``start()`` and return its first terminal (event, payload)."""
     # Legacy ids repeat within a second (D5): only events logged after this start count.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QSize
@@ -21,8 +22,9 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
-from ..child import run_script
-from .conftest import LONG, EventLog, legacy_fails, run_job
+from ..child import ChildRun, run_script
+from ..conftest import LONG_MS, TERMINAL_SIGNALS, Defect, EventLog, stack_params
+from .conftest import run_job
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,7 +44,7 @@ def db_copy(registered_db: Path, tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "stack",
-    [legacy_fails("D2", "the cancel is also reported as an error", "D1"), "simplified"],
+    stack_params(Defect("D2", "the cancel is also reported as an error", ("D1",))),
 )
 def test_cancel_twice_ends_the_job_once_as_canceled(
     qtbot,
@@ -53,14 +55,14 @@ def test_cancel_twice_ends_the_job_once_as_canceled(
 ) -> None:
     service = make_service(store, stack)
     log = EventLog.attach(service)
-    with qtbot.waitSignal(service.worker_batch_progress, timeout=LONG):
+    with qtbot.waitSignal(service.worker_batch_progress, timeout=LONG_MS):
         job_id = service.start_batch_registration(sample_library.root)
     assert service.cancel_batch_registration(job_id) is True
     service.cancel_batch_registration(job_id)
     log.wait(qtbot, job_id)
     # The next job's terminal event arrives after any straggling event of the canceled one.
     run_job(qtbot, log, lambda: service.start_search(SearchConditions(limit=1)))
-    assert log.of(job_id) == [("canceled", None)]
+    assert log.outcomes(job_id) == [("canceled", None)]
     assert not service.is_worker_active(job_id)
 
 
@@ -75,7 +77,7 @@ def test_cancel_after_finish_returns_false_and_sends_nothing(
     assert event == "finished"
     assert service.cancel_search(job_id) is False
     run_job(qtbot, log, lambda: service.start_search(SearchConditions(limit=1)))
-    assert [event for event, _payload in log.of(job_id)] == ["finished"]
+    assert [event for event, _payload in log.outcomes(job_id)] == ["finished"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -94,7 +96,7 @@ def test_cancel_of_an_unknown_id_returns_false(
         service.cancel_annotation,
     )
     assert [cancel(job_id) for cancel in cancels for job_id in unknown] == [False] * 16
-    assert len(log.events) == 1
+    assert [e.name for e in log.named(*TERMINAL_SIGNALS)] == ["job_finished"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -118,17 +120,15 @@ def test_start_after_shutdown_raises_naming_the_fix(
 
 @pytest.mark.parametrize(
     "stack",
-    [
-        legacy_fails(
+    stack_params(
+        Defect(
             "D1",
             "canceled searches stay active, and later cancels reach workers already deleted "
             "(segfault in cancel_worker -> worker.cancel in about half the runs); D2: every "
             "cancel is also an error",
-            "D2",
-            "D11",
-        ),
-        "simplified",
-    ],
+            ("D2", "D11"),
+        )
+    ),
 )
 def test_a_storm_of_start_cancel_pairs_settles_with_one_event_per_job(
     stack: str, db_copy: Path
@@ -144,19 +144,25 @@ def test_a_storm_of_start_cancel_pairs_settles_with_one_event_per_job(
     assert float(report["storm_s"]) < 30, report  # type: ignore[arg-type]
 
 
-def _busy_service(
-    stack: str, library: Path, db: Path, mode: str, timeout: float
-) -> dict[str, object]:
+def _busy_service(stack: str, library: Path, db: Path, mode: str, timeout: float) -> dict[str, Any]:
     run = run_script(
         "fault_busy_service.py", stack, library, db, mode, SHUTDOWN_TIMEOUT_MS, timeout_s=timeout
     )
+    return _clean_end(run, "destroyed", "active_at_end", {"annotation", "batch", "thumbnail"})
+
+
+def _clean_end(run: ChildRun, last_word: str, active_key: str, busy: set[str]) -> dict[str, Any]:
+    """Check that a script which ended a busy service ended cleanly; return its JSON report.
+
+    It exited 0 after printing ``last_word``, its report says the kinds ``busy`` were still
+    running when the service went, and no thread was terminated nor any Qt warning printed.
+    """
     assert not run.hung, run.describe()
     assert "QThread: Destroyed while thread" not in run.stderr, run.describe()
     assert run.returncode == 0, run.describe()
-    assert run.stdout.rstrip().endswith("destroyed"), run.describe()
+    assert run.stdout.rstrip().endswith(last_word), run.describe()
     [report] = run.json_lines()
-    active = set(report["active_at_end"])  # type: ignore[call-overload]
-    assert {"annotation", "batch", "thumbnail"} <= active, report
+    assert busy <= set(report[active_key]), report
     assert report["qt_messages"] == [], report
     assert report["terminated_threads"] == 0, report
     return report
@@ -164,27 +170,26 @@ def _busy_service(
 
 @pytest.mark.parametrize(
     "stack",
-    [legacy_fails("D10", "QThread: Destroyed while thread is still running aborts"), "simplified"],
+    stack_params(Defect("D10", "QThread: Destroyed while thread is still running aborts")),
 )
 def test_destroying_the_service_while_all_four_kinds_run(
     stack: str, sample_library: SampleManifest, db_copy: Path
 ) -> None:
     report = _busy_service(stack, sample_library.root, db_copy, "destroy", timeout=60)
-    assert float(report["destroy_s"]) < 5, report  # type: ignore[arg-type]
+    assert float(report["destroy_s"]) < 5, report
 
 
 @pytest.mark.parametrize(
     "stack",
-    [
-        legacy_fails(
+    stack_params(
+        Defect(
             "D3",
             "cancel_all_workers blocks 2 s on the annotation stuck in one HTTP call, then "
             "terminate()s it (D4); the process may then hang at exit",
-            "D4",
-            slow=True,
+            ("D4",),
         ),
-        "simplified",
-    ],
+        slow=True,
+    ),
 )
 def test_shutdown_while_all_four_kinds_run_returns_within_its_timeout(
     stack: str, sample_library: SampleManifest, db_copy: Path
@@ -193,7 +198,7 @@ def test_shutdown_while_all_four_kinds_run_returns_within_its_timeout(
     assert report["shutdown_ok"] is True, report
     assert report["threads_ended"] is True, report
     limit = SHUTDOWN_TIMEOUT_MS / 1000 + SHUTDOWN_SLACK_S
-    assert float(report["shutdown_s"]) <= limit, report  # type: ignore[arg-type]
+    assert float(report["shutdown_s"]) <= limit, report
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -218,21 +223,20 @@ def test_a_slot_that_raises_leaves_the_service_working(
     assert len(second[1].image_metadata) == 1  # type: ignore[attr-defined]
     raised = [str(value) for _type, value, _tb in exceptions]
     assert raised and set(raised) == {"a GUI slot failed on purpose"}
-    qtbot.waitUntil(lambda: service.get_active_worker_count() == 0, timeout=LONG)
+    qtbot.waitUntil(lambda: service.get_active_worker_count() == 0, timeout=LONG_MS)
 
 
 @pytest.mark.parametrize(
     "stack",
-    [
-        legacy_fails(
+    stack_params(
+        Defect(
             "D4",
             "closing runs shutdown(), whose blocking cancel terminate()s the annotation thread "
             "stuck in one HTTP call after 2 s (D3); the process may then hang",
-            "D3",
-            slow=True,
+            ("D3",),
         ),
-        "simplified",
-    ],
+        slow=True,
+    ),
 )
 def test_closing_the_demo_window_while_all_four_kinds_run(
     stack: str, sample_library: SampleManifest, db_copy: Path
@@ -241,14 +245,7 @@ def test_closing_the_demo_window_while_all_four_kinds_run(
     from workerkit.imagelib.demo.window import SHUTDOWN_TIMEOUT_MS
 
     run = run_script("fault_close_demo.py", stack, sample_library.root, db_copy, timeout_s=60)
-    assert not run.hung, run.describe()
-    assert "QThread: Destroyed while thread" not in run.stderr, run.describe()
-    assert run.returncode == 0 and run.stdout.rstrip().endswith("closed"), run.describe()
-    [report] = run.json_lines()
-    active = set(report["active_at_close"])  # type: ignore[call-overload]
-    assert {"annotation", "thumbnail"} <= active, report
+    report = _clean_end(run, "closed", "active_at_close", {"annotation", "thumbnail"})
     assert report["closed"] is True and report["threads_ended"] is True, report
-    assert report["qt_messages"] == [], report
-    assert report["terminated_threads"] == 0, report
     limit = SHUTDOWN_TIMEOUT_MS / 1000 + SHUTDOWN_SLACK_S
-    assert float(report["close_s"]) <= limit, report  # type: ignore[arg-type]
+    assert float(report["close_s"]) <= limit, report
