@@ -24,7 +24,7 @@ from workerkit.progress_ui import (
     progress_label,
 )
 
-from .conftest import qthreads_alive
+from .conftest import EventLog, qthreads_alive
 
 LONG = 30_000
 
@@ -35,20 +35,16 @@ def small_library(tmp_path_factory: pytest.TempPathFactory) -> SampleManifest:
     return make_sample_library(tmp_path_factory.mktemp("progress") / "library", count=40)
 
 
-class Events:
-    """Record a service's terminal events and a dialog's finished() calls, in order."""
+def ended(log: EventLog, job_id: str) -> list[str]:
+    """Return how the service said ``job_id`` ended: finished, failed or canceled, each time."""
+    return [outcome for outcome, _payload in log.outcomes(job_id)]
 
-    def __init__(self, service: WorkerService, dialog: QProgressDialog | None = None) -> None:
-        self.log: list[tuple[str, str]] = []
-        service.job_finished.connect(lambda job_id, _r: self.log.append(("finished", job_id)))
-        service.job_failed.connect(lambda job_id, msg: self.log.append(("failed", msg)))
-        service.job_canceled.connect(lambda job_id: self.log.append(("canceled", job_id)))
-        if dialog is not None:
-            dialog.finished.connect(lambda code: self.log.append(("dialog", str(code))))
 
-    def of(self, event: str) -> list[str]:
-        """Return the payloads of every recorded ``event``."""
-        return [payload for name, payload in self.log if name == event]
+def results(dialog: QProgressDialog) -> list[int]:
+    """Return the list the dialog's finished() results (1 accepted, 0 rejected) go to."""
+    codes: list[int] = []
+    dialog.finished.connect(codes.append)
+    return codes
 
 
 def record(binding: ProgressBinding) -> tuple[list[int], list[str]]:
@@ -96,19 +92,19 @@ def test_progress_ui_dialog_and_bar_reach_100_and_close_once(
 ) -> None:
     service = make_service(registered_store, stack)
     dialog, bar = make_dialog(qtbot), make_bar(qtbot)
-    events = Events(service, dialog)
+    log, dialog_results = EventLog(service), results(dialog)
     job_id = start_job(service, registered_store, kind, small_library.root)
     on_dialog = bind_progress_dialog(service, job_id, dialog)
     on_bar = bind_progress_bar(service, job_id, bar)
     dialog_values, dialog_outcomes = record(on_dialog)
     _, bar_outcomes = record(on_bar)
-    qtbot.waitUntil(lambda: events.of("finished") == [job_id], timeout=LONG)
+    qtbot.waitUntil(lambda: ended(log, job_id) == ["finished"], timeout=LONG)
 
     assert on_dialog.percentage == on_bar.percentage == 100
     assert dialog_values == sorted(dialog_values) and dialog_values[-1] >= 95
     assert bar.value() == 100 and bar.text() == f"{kind} finished"
     assert dialog_outcomes == bar_outcomes == ["finished"]
-    assert events.of("dialog") == ["1"]  # accepted, exactly once
+    assert dialog_results == [1]  # accepted, exactly once
     assert not dialog.isVisible()
     assert not on_dialog.is_active and not on_bar.is_active
 
@@ -123,7 +119,7 @@ def test_progress_ui_dialog_cancel_cancels_the_job(
 ) -> None:
     service = make_service(store, stack)
     dialog = make_dialog(qtbot)
-    events = Events(service, dialog)
+    log, dialog_results = EventLog(service), results(dialog)
     job_id = service.start_batch_registration(small_library.root)
     binding = bind_progress_dialog(service, job_id, dialog)
     _, outcomes = record(binding)
@@ -132,16 +128,16 @@ def test_progress_ui_dialog_cancel_cancels_the_job(
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: outcomes == ["canceled"], timeout=LONG)
 
-    assert events.of("canceled") == [job_id]
-    assert events.of("finished") == []
+    assert ended(log, job_id)[:1] == ["canceled"]
     if stack == "legacy":
         # D2: the manager reports the cancel, then the worker's RuntimeError arrives as an error.
-        qtbot.waitUntil(lambda: events.of("failed") != [], timeout=LONG)
-        assert events.of("failed") == ["worker error: operation was canceled"]
+        qtbot.waitUntil(lambda: len(ended(log, job_id)) == 2, timeout=LONG)
+        failed = ("failed", "worker error: operation was canceled")
+        assert log.outcomes(job_id) == [("canceled", None), failed]
     else:
         assert service.wait_for_all_workers(LONG)
-        assert events.of("failed") == []
-    assert events.of("dialog") == ["0"]  # rejected, exactly once, even after the legacy error
+        assert log.outcomes(job_id) == [("canceled", None)]
+    assert dialog_results == [0]  # rejected, exactly once, even after the legacy error
     assert not dialog.isVisible()
     assert store.count_images() < small_library.images - small_library.duplicates
 
@@ -156,7 +152,7 @@ def test_progress_ui_cancel_after_completion_is_harmless(
 ) -> None:
     service = make_service(registered_store, stack)
     dialog = make_dialog(qtbot)
-    events = Events(service, dialog)
+    log, dialog_results = EventLog(service), results(dialog)
     job_id = start_job(service, registered_store, "annotation", small_library.root)
     binding = bind_progress_dialog(service, job_id, dialog)
     qtbot.waitUntil(lambda: binding.outcome == "finished", timeout=LONG)
@@ -166,9 +162,8 @@ def test_progress_ui_cancel_after_completion_is_harmless(
     dialog.canceled.emit()
     assert binding.cancel() is False
     assert service.cancel_annotation(job_id) is False
-    assert events.of("canceled") == []
-    assert events.of("finished") == [job_id]
-    assert events.of("dialog") == ["1"]
+    assert ended(log, job_id) == ["finished"]
+    assert dialog_results == [1]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -181,13 +176,13 @@ def test_progress_ui_release_twice_stops_following_the_job(
 ) -> None:
     service = make_service(registered_store, stack)
     bar = make_bar(qtbot)
-    events = Events(service)
+    log = EventLog(service)
     job_id = start_job(service, registered_store, "registration", small_library.root)
     binding = bind_progress_bar(service, job_id, bar)
     values, outcomes = record(binding)
     binding.release()
     binding.release()
-    qtbot.waitUntil(lambda: events.of("finished") == [job_id], timeout=LONG)
+    qtbot.waitUntil(lambda: ended(log, job_id) == ["finished"], timeout=LONG)
     qtbot.waitUntil(lambda: qthreads_alive() == 0, timeout=LONG)
 
     assert not binding.is_active
