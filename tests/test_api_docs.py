@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .child import run_child
 
 ROOT = Path(__file__).parent.parent
 
@@ -15,11 +16,9 @@ pytestmark = pytest.mark.timeout(120)
 
 def test_api_docs_match_the_docstrings() -> None:
     """Fails when a public docstring or signature changed and docs/api.md was not regenerated."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "docs" / "generate_api.py"), "--check"],
-        cwd=ROOT, capture_output=True, text=True, timeout=100, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    run = run_child([sys.executable, str(ROOT / "docs" / "generate_api.py"), "--check"],
+                    cwd=ROOT, timeout_s=100)  # fmt: skip
+    assert run.ok, run.describe()
 
 
 def test_api_docs_cover_every_public_name() -> None:

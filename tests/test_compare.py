@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +16,8 @@ from workerkit.tools import compare
 from workerkit.tools.benchmarks.plan import WORKERS
 from workerkit.tools.benchmarks.rows import Row, ratio
 from workerkit.tools.chart import render_chart
+
+from .child import run_child
 
 ROW_KEYS = {
     "worker": str,
@@ -166,13 +167,11 @@ def test_render_chart_draws_a_decodable_png(qapp: object, tmp_path: Path) -> Non
 
 
 def test_compare_module_rejects_an_unknown_worker() -> None:
-    run = subprocess.run(
+    run = run_child(
         [sys.executable, "-m", "workerkit.tools.compare", "--workers", "search,bogus"],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        timeout_s=60,
     )
-    assert run.returncode == 2
+    assert run.returncode == 2, run.describe()
     assert "Unknown worker bogus" in run.stderr
 
 

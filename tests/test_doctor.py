@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 
 import PySide6
@@ -14,6 +13,8 @@ from PySide6.QtCore import QThread
 
 from workerkit.imagelib.pool_workers.qtasyncio_runtime import qtasyncio_socket_support
 from workerkit.tools.doctor import add_command, is_known_bad_pyside
+
+from .child import run_child
 
 
 def run_doctor(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -80,7 +81,6 @@ def test_doctor_import_loads_no_qt() -> None:
         "import sys, workerkit.tools.doctor; "
         "print(sorted(m for m in sys.modules if 'PySide6' in m))"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert completed.stdout.strip() == "[]", completed.stderr
+    run = run_child([sys.executable, "-c", code], timeout_s=60)
+    assert run.ok, run.describe()
+    assert run.stdout.strip() == "[]", run.describe()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import re
-import subprocess
 import sys
 import threading
 import weakref
@@ -21,6 +20,7 @@ from workerkit._job import JobState
 from workerkit._kind import DeclarationError
 from workerkit._progress import WorkerProgress
 
+from .child import run_child
 from .legacy.shapes import ResultWorker
 
 WAIT_MS = 10_000
@@ -223,11 +223,12 @@ def test_job_handle_types_flow_from_the_declaration(tmp_path: Path) -> None:
     snippet.write_text(SNIPPET)
     # With workerkit/__init__.py listed, mypy reads the real package, not the stub the
     # project's [tool.mypy] path puts first (see .mypy/workerkit/__init__.pyi).
-    done = subprocess.run(
+    run = run_child(
         [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
          str(snippet), "workerkit/__init__.py"],
-        cwd=ROOT, capture_output=True, text=True, timeout=280, check=False,
+        cwd=ROOT, timeout_s=280,
     )  # fmt: skip
-    out = done.stdout
+    assert not run.hung, run.describe()
+    out = run.stdout
     assert 'Revealed type is "examples.numbers_app.domain.PrimeResult"' in out, out
     assert re.search(r"snippet.py:8: error: .*\"start\" of \"JobService\"", out), out
