@@ -93,20 +93,19 @@ def test_scan_images_includes_symlinked_files_and_skips_broken_links(tmp_path: P
     assert scan_images(tmp_path) == [tmp_path / "link.png", tmp_path / "store" / "real.png"]
 
 
-def test_scan_images_skips_folder_that_vanishes_mid_scan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(FileNotFoundError(2, "No such file"), id="vanished_mid_scan"),
+        # root ignores folder modes, so the refusal is injected into os.scandir.
+        pytest.param(PermissionError(13, "Permission denied"), id="unreadable"),
+    ],
+)
+def test_scan_images_skips_a_folder_it_cannot_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError
 ) -> None:
-    _touch(tmp_path / "a.png", tmp_path / "gone" / "b.png")
-    _failing_scandir(monkeypatch, tmp_path / "gone", FileNotFoundError(2, "No such file"))
-    assert scan_images(tmp_path) == [tmp_path / "a.png"]
-
-
-def test_scan_images_skips_unreadable_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _touch(tmp_path / "a.png", tmp_path / "locked" / "b.png")
-    # root ignores folder modes, so the refusal is injected into os.scandir.
-    _failing_scandir(monkeypatch, tmp_path / "locked", PermissionError(13, "Permission denied"))
+    _touch(tmp_path / "a.png", tmp_path / "failing" / "b.png")
+    _failing_scandir(monkeypatch, tmp_path / "failing", error)
     assert scan_images(tmp_path) == [tmp_path / "a.png"]
 
 

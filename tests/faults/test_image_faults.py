@@ -14,7 +14,7 @@ from PySide6.QtCore import QSize
 
 from workerkit import STACKS
 from workerkit.imagelib.domain.conditions import SearchConditions
-from workerkit.imagelib.domain.results import ThumbnailResult
+from workerkit.imagelib.domain.results import RegistrationResult, ThumbnailResult
 from workerkit.imagelib.domain.scanner import scan_images
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.service import WorkerService
@@ -90,6 +90,15 @@ def _write_broken(root: Path) -> dict[Path, str]:
     }
 
 
+def _register(
+    qtbot: object, service: WorkerService, root: Path
+) -> tuple[EventLog, RegistrationResult]:
+    """Register ``root`` with ``service``; return the service's log and the finished result."""
+    log = EventLog.attach(service)
+    outcome = run_job(qtbot, log, lambda: service.start_batch_registration(root))
+    return log, finished_registration(outcome)
+
+
 @pytest.fixture
 def fault_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FaultLibrary:
     """Build the fault library and lower Pillow's decompression-bomb limit for the test."""
@@ -108,10 +117,7 @@ def test_registration_reports_each_broken_image_and_registers_the_rest(
     fault_library: FaultLibrary,
 ) -> None:
     service = make_service(store, stack)
-    log = EventLog.attach(service)
-    result = finished_registration(
-        run_job(qtbot, log, lambda: service.start_batch_registration(fault_library.root))
-    )
+    _log, result = _register(qtbot, service, fault_library.root)
     reasons = {failure.path: failure.reason for failure in result.errors}
     assert set(reasons) == set(fault_library.broken), reasons
     for path, fragment in fault_library.broken.items():
@@ -138,10 +144,7 @@ def test_registration_stores_unusual_images_with_their_true_facts(
     fault_library: FaultLibrary,
 ) -> None:
     service = make_service(store, stack)
-    log = EventLog.attach(service)
-    finished_registration(
-        run_job(qtbot, log, lambda: service.start_batch_registration(fault_library.root))
-    )
+    _register(qtbot, service, fault_library.root)
     by_path = {record.path: record for record in store.search(SearchConditions())}
     rotated = by_path[fault_library.valid["rotated"]]
     assert (rotated.width, rotated.height) == (40, 80), "EXIF orientation 6 swaps the sides"
@@ -161,10 +164,7 @@ def test_thumbnails_load_for_unusual_images(
     fault_library: FaultLibrary,
 ) -> None:
     service = make_service(store, stack)
-    log = EventLog.attach(service)
-    finished_registration(
-        run_job(qtbot, log, lambda: service.start_batch_registration(fault_library.root))
-    )
+    log, _result = _register(qtbot, service, fault_library.root)
     wanted = {name: path for name, path in fault_library.valid.items() if name != "non_utf8"}
     records = [r for r in store.search(SearchConditions()) if r.path in wanted.values()]
     event, result = run_job(
@@ -189,10 +189,7 @@ def test_thumbnail_of_an_exif_rotated_image_is_upright(
     fault_library: FaultLibrary,
 ) -> None:
     service = make_service(store, stack)
-    log = EventLog.attach(service)
-    finished_registration(
-        run_job(qtbot, log, lambda: service.start_batch_registration(fault_library.root))
-    )
+    log, _result = _register(qtbot, service, fault_library.root)
     rotated = store.get(store.find_id_by_path(fault_library.valid["rotated"]) or -1)
     assert rotated is not None
     assert rotated.height > rotated.width
@@ -218,8 +215,7 @@ def test_thumbnail_of_a_non_utf8_file_name_loads(
 ) -> None:
     image = write_image(tmp_path / os.fsdecode(b"caf\xe9.png"), 30)
     service = make_service(store, stack)
-    log = EventLog.attach(service)
-    finished_registration(run_job(qtbot, log, lambda: service.start_batch_registration(tmp_path)))
+    log, _result = _register(qtbot, service, tmp_path)
     records = store.search(SearchConditions())
     assert [r.path for r in records] == [image]
     event, result = run_job(
@@ -243,10 +239,7 @@ def test_registration_of_a_255_byte_file_name_registers_it(
     image = write_image(tmp_path / ("L" * 251 + ".png"), 31)
     assert len(os.fsencode(image.name)) == 255
     service = make_service(store, stack)
-    log = EventLog.attach(service)
-    result = finished_registration(
-        run_job(qtbot, log, lambda: service.start_batch_registration(tmp_path))
-    )
+    _log, result = _register(qtbot, service, tmp_path)
     assert result.errors == []
     assert result.registered_count == 1
     assert store.find_id_by_path(image) is not None
@@ -264,10 +257,7 @@ def test_registration_reports_image_names_that_lead_nowhere(
     os.symlink("missing.png", tmp_path / "dangling.png")
     os.symlink("self-loop.png", tmp_path / "self-loop.png")
     service = make_service(store, stack)
-    log = EventLog.attach(service)
-    result = finished_registration(
-        run_job(qtbot, log, lambda: service.start_batch_registration(tmp_path))
-    )
+    _log, result = _register(qtbot, service, tmp_path)
     assert result.registered_count == 1
     reported = {failure.path.name for failure in result.errors}
     assert reported == {"dangling.png", "self-loop.png"}, (

@@ -130,13 +130,22 @@ def test_thread_stack_exception_carried_by_finished_fails_the_job(
     assert isinstance(error, ValueError) and str(error) == "negative: -1"
 
 
-def test_thread_stack_result_signal_beside_a_bare_finished_and_a_renamed_run_slot(
-    qtbot: QtBot, service: JobService, log: EventLog
+@pytest.mark.parametrize(
+    ("shape", "argument", "result"),
+    [
+        # A result signal beside a bare finished, and a run slot with another name.
+        pytest.param("two_signals", 21, 42, id="result_signal_and_renamed_run_slot"),
+        # A run method that returns its result (run="execute").
+        pytest.param("returning", 9, 81, id="run_method_returns_its_result"),
+    ],
+)
+def test_thread_stack_worker_shape_finishes_with_its_result(
+    qtbot: QtBot, service: JobService, log: EventLog, shape: str, argument: int, result: int
 ) -> None:
-    """Fails if the result signal is ignored, or the run slot's name is not honoured."""
-    job_id = service.start("two_signals", 21)
+    """Fails if the shape's result is ignored, its run slot not found, or its job never ends."""
+    job_id = service.start(shape, argument)
     assert run_to_end(qtbot, log, job_id)[-1] == "job_finished"
-    assert payload(log, job_id, "job_finished") == 42
+    assert payload(log, job_id, "job_finished") == result
 
 
 def test_thread_stack_run_method_that_raises_fails_with_the_exception(
@@ -147,15 +156,6 @@ def test_thread_stack_run_method_that_raises_fails_with_the_exception(
     assert run_to_end(qtbot, log, job_id)[-1] == "job_failed"
     error = payload(log, job_id, "job_failed")
     assert isinstance(error, KeyError) and error.args == ("missing",)
-
-
-def test_thread_stack_run_method_that_returns_its_result_finishes_with_it(
-    qtbot: QtBot, service: JobService, log: EventLog
-) -> None:
-    """Fails if a run method returning its result (run="execute") gives a job that never ends."""
-    job_id = service.start("returning", 9)
-    assert run_to_end(qtbot, log, job_id)[-1] == "job_finished"
-    assert payload(log, job_id, "job_finished") == 81
 
 
 def test_thread_stack_cancel_returns_at_once_and_ends_canceled(
