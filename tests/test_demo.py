@@ -203,6 +203,7 @@ def test_demo_per_image_fills_the_grid_through_a_preview_batch(
     assert batch is not None
     qtbot.waitUntil(lambda: batch.done, timeout=LONG)
     records = demo_store.search(SearchConditions())
+    assert batch.total == len(records)  # the progress bar's percentage needs it
     summary = batch.summary()
     assert summary.finished + summary.failed == len(records) == window.grid.expected
     assert window.grid.count() == summary.finished

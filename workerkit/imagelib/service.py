@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,19 @@ _SIGNAL_WORDS: dict[str, str] = {
 }
 # How many decoded previews a batch may hold that the GUI thread has not taken yet.
 PREVIEW_MAX_PENDING = 256
+
+
+class _Counted:
+    """Items made as they are read, with the length of what they are made from."""
+
+    def __init__(self, items: Iterable[Any], length: int) -> None:
+        self._items, self._length = items, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
 
 
 class WorkerService(QObject):
@@ -161,7 +174,9 @@ class WorkerService(QObject):
         """
         self._refuse_if_shut_down()
         width, height, context = size.width(), size.height(), self._context
-        arguments = ((context, record, width, height) for record in records)
+        arguments: Iterable[Any] = ((context, record, width, height) for record in records)
+        if isinstance(records, Sized):  # a known total gives the batch's progress a percentage
+            arguments = _Counted(arguments, len(records))
         return self.jobs.starmap(Kind.PREVIEW, arguments, max_pending=PREVIEW_MAX_PENDING)
 
     def start_annotation(self, image_ids: Sequence[int], models: Sequence[str]) -> str:

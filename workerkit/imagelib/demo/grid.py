@@ -17,6 +17,7 @@ __all__ = ["THUMBNAIL_SIZE", "ThumbnailGrid", "describe_record"]
 THUMBNAIL_SIZE = QSize(128, 128)
 _CELL = QSize(150, 168)
 _ID_ROLE = Qt.ItemDataRole.UserRole
+_LAYOUT_BATCH = 200
 
 
 def describe_record(record: ImageRecord) -> str:
@@ -45,6 +46,10 @@ class ThumbnailGrid(QListWidget):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
+        # Lay items out a batch at a time between events: a library of tens of thousands of
+        # thumbnails would otherwise be laid out in one go, freezing the window.
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(_LAYOUT_BATCH)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
