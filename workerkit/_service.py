@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from workerkit._app import App
     from workerkit._kind import WorkerKind
 
-__all__ = ["CONSTRUCTOR_SOURCE", "DEFAULT_STACK", "JobService"]
+__all__ = ["CONSTRUCTOR_SOURCE", "JobService"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ T = TypeVar("T")
 # How many items of a batch may be taken and not yet delivered, by default.
 DEFAULT_MAX_PENDING = 1024
 
-DEFAULT_STACK = "legacy"
 CONSTRUCTOR_SOURCE = "constructor stacks="
 
 
