@@ -167,7 +167,8 @@ def test_fake_server_required_key_rejects_other_tokens(image_bytes: bytes) -> No
 
     assert (wrong[0], missing[0], right[0]) == (401, 401, 200)
     assert b"right" not in wrong[2]
-    assert json.loads(wrong[2])["error"]["message"] == "Incorrect API key provided."
+    assert json.loads(wrong[2])["error"]["message"] == "Incorrect API key provided: wrong."
+    assert json.loads(missing[2])["error"]["message"] == "Incorrect API key provided: ."
 
 
 def test_fake_server_unknown_path_is_404(server: FakeVisionServer, image_bytes: bytes) -> None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,50 +24,65 @@ from workerkit.imagelib.service import WorkerService
 
 from .conftest import EventLog, run_job
 
-pytestmark = pytest.mark.timeout(120)
+# Every case runs on both stacks.
+pytestmark = [pytest.mark.timeout(120), pytest.mark.parametrize("stack", STACKS)]
 
 ATTEMPTS = 3
 IMAGES = 2
 SECRET = "sk-fault-suite-4d3c2b1a0f9e8d7c6b5a"
 
 
-def _http_service(
-    make_service: Callable[..., WorkerService], store: ImageStore, stack: str, **config: Any
-) -> WorkerService:
-    """Return a service whose 'http' annotator reads the environment, with quick retries."""
-    retry = RetryPolicy(max_attempts=ATTEMPTS, base_delay=0.05, max_delay=2.0, jitter=0.0)
-    annotator = HttpAnnotator(replace(HttpAnnotatorConfig.from_env(), retry=retry, **config))
-    return make_service(store, stack, annotators={"http": annotator})
+HttpService = Callable[..., WorkerService]
+Annotate = Callable[..., tuple[AnnotationResult, list[dict[str, AnnotationOutcome]]]]
 
 
-def _annotate(
-    qtbot: object, service: WorkerService, store: ImageStore, count: int = IMAGES
-) -> tuple[AnnotationResult, list[dict[str, AnnotationOutcome]]]:
-    """Annotate the first ``count`` images with 'http'; return the result and outcomes by image."""
-    ids = [record.id for record in store.get_many(list(range(1, count + 1)))]
-    log = EventLog.attach(service)
-    event, result = run_job(qtbot, log, lambda: service.start_annotation(ids, ["http"]))
-    assert event == "finished", result
-    assert isinstance(result, AnnotationResult)
-    assert list(result.results) == ids
-    return result, [result.results[image_id] for image_id in ids]
+@pytest.fixture
+def http_service(
+    make_service: Callable[..., WorkerService], registered_store: ImageStore, stack: str
+) -> HttpService:
+    """Return a factory of services on ``stack`` whose 'http' annotator reads the environment
+    (overridden by keyword arguments of HttpAnnotatorConfig), with quick retries."""
+
+    def build(**config: Any) -> WorkerService:
+        retry = RetryPolicy(max_attempts=ATTEMPTS, base_delay=0.05, max_delay=2.0, jitter=0.0)
+        annotator = HttpAnnotator(replace(HttpAnnotatorConfig.from_env(), retry=retry, **config))
+        return make_service(registered_store, stack, annotators={"http": annotator})
+
+    return build
+
+
+@pytest.fixture
+def annotate(qtbot: object, http_service: HttpService, registered_store: ImageStore) -> Annotate:
+    """Return a function that annotates the first ``count`` images with 'http' on a new
+    service (keyword arguments configure its annotator); it returns the result and the
+    outcomes by image."""
+
+    def run(
+        count: int = IMAGES, **config: Any
+    ) -> tuple[AnnotationResult, list[dict[str, AnnotationOutcome]]]:
+        service = http_service(**config)
+        ids = [record.id for record in registered_store.get_many(list(range(1, count + 1)))]
+        log = EventLog.attach(service)
+        event, result = run_job(qtbot, log, lambda: service.start_annotation(ids, ["http"]))
+        assert event == "finished", result
+        assert isinstance(result, AnnotationResult)
+        assert list(result.results) == ids
+        return result, [result.results[image_id] for image_id in ids]
+
+    return run
 
 
 def _stored_results(store: ImageStore, count: int = IMAGES) -> list[dict[str, Any]]:
     return [store.annotations(image_id)[-1]["result"] for image_id in range(1, count + 1)]
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_gives_up_on_repeated_server_errors_per_image(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
+    annotate: Annotate,
     registered_store: ImageStore,
 ) -> None:
     fake_api.fail_always(Fault.SERVER_ERROR)
-    service = _http_service(make_service, registered_store, stack)
-    result, outcomes = _annotate(qtbot, service, registered_store)
+    result, outcomes = annotate()
     assert result.error_count == IMAGES
     for outcome in outcomes:
         error = outcome["http"].error or ""
@@ -78,68 +91,48 @@ def test_annotation_gives_up_on_repeated_server_errors_per_image(
     assert all("HTTP 500" in stored["error"] for stored in _stored_results(registered_store))
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_recovers_from_one_server_error(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
-    registered_store: ImageStore,
+    annotate: Annotate,
 ) -> None:
     fake_api.inject(Fault.SERVER_ERROR)
-    service = _http_service(make_service, registered_store, stack)
-    result, outcomes = _annotate(qtbot, service, registered_store, count=1)
+    result, outcomes = annotate(count=1)
     assert result.error_count == 0
     assert outcomes[0]["http"].tags
     assert fake_api.requests == 2
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_honours_retry_after_on_429(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
-    registered_store: ImageStore,
+    annotate: Annotate,
 ) -> None:
     fake_api.inject(Fault.RATE_LIMIT, retry_after=0.5)
-    service = _http_service(make_service, registered_store, stack)
-    result, outcomes = _annotate(qtbot, service, registered_store, count=1)
+    result, outcomes = annotate(count=1)
     assert outcomes[0]["http"].tags
     assert fake_api.faults_served == {Fault.RATE_LIMIT: 1}
     assert result.processing_time >= 0.5, "the retry came before the server's Retry-After"
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_reports_rate_limits_that_never_end(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
-    registered_store: ImageStore,
+    annotate: Annotate,
 ) -> None:
     fake_api.fail_always(Fault.RATE_LIMIT, retry_after=0.05)
-    service = _http_service(make_service, registered_store, stack)
-    result, outcomes = _annotate(qtbot, service, registered_store)
+    result, outcomes = annotate()
     assert result.error_count == IMAGES
     for outcome in outcomes:
         error = outcome["http"].error or ""
         assert "HTTP 429" in error and "Lower the number of concurrent requests" in error, error
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_times_out_a_reply_that_never_comes(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
-    registered_store: ImageStore,
+    annotate: Annotate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WORKERKIT_API_TIMEOUT", "0.3")
     fake_api.fail_always(Fault.TIMEOUT)  # the server holds each request for 5 s
-    service = _http_service(make_service, registered_store, stack)
-    result, outcomes = _annotate(qtbot, service, registered_store)
+    result, outcomes = annotate()
     for outcome in outcomes:
         error = outcome["http"].error or ""
         assert "within 0.3 s" in error and "raise WORKERKIT_API_TIMEOUT" in error, error
@@ -147,35 +140,25 @@ def test_annotation_times_out_a_reply_that_never_comes(
     assert result.processing_time < 4.0
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_retries_a_slow_reply_and_gets_the_tags(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
-    registered_store: ImageStore,
+    annotate: Annotate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WORKERKIT_API_TIMEOUT", "0.3")
     fake_api.inject(Fault.TIMEOUT)
-    service = _http_service(make_service, registered_store, stack)
-    result, outcomes = _annotate(qtbot, service, registered_store, count=1)
+    result, outcomes = annotate(count=1)
     assert result.error_count == 0
     assert outcomes[0]["http"].tags
     assert fake_api.requests == 2
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_reports_malformed_json_without_retrying(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
-    registered_store: ImageStore,
+    annotate: Annotate,
 ) -> None:
     fake_api.fail_always(Fault.MALFORMED)
-    service = _http_service(make_service, registered_store, stack)
-    result, outcomes = _annotate(qtbot, service, registered_store)
+    result, outcomes = annotate()
     assert result.error_count == IMAGES
     for outcome in outcomes:
         error = outcome["http"].error or ""
@@ -189,17 +172,12 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_reports_a_refused_connection(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
-    registered_store: ImageStore,
+    annotate: Annotate,
 ) -> None:
     base_url = f"http://127.0.0.1:{_closed_port()}/v1"
-    service = _http_service(make_service, registered_store, stack, base_url=base_url)
-    result, outcomes = _annotate(qtbot, service, registered_store)
+    result, outcomes = annotate(base_url=base_url)
     assert result.error_count == IMAGES
     for outcome in outcomes:
         error = outcome["http"].error or ""
@@ -208,64 +186,33 @@ def test_annotation_reports_a_refused_connection(
     assert fake_api.requests == 0
 
 
-@pytest.mark.parametrize("stack", STACKS)
 def test_annotation_of_a_reply_with_no_tags_stores_an_empty_list(
-    qtbot,
-    stack: str,
     fake_api: FakeVisionServer,
-    make_service: Callable[..., WorkerService],
+    annotate: Annotate,
     registered_store: ImageStore,
 ) -> None:
     fake_api.fail_always(Fault.NO_TAGS)
-    service = _http_service(make_service, registered_store, stack)
-    result, outcomes = _annotate(qtbot, service, registered_store)
+    result, outcomes = annotate()
     assert result.error_count == 0
     assert [outcome["http"] for outcome in outcomes] == [AnnotationOutcome(tags=())] * IMAGES
     assert _stored_results(registered_store) == [{"tags": []}] * IMAGES
 
 
-class _KeyEchoHandler(BaseHTTPRequestHandler):
-    """Answer 401 with the bearer token in the message, as some real APIs do."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-        body = json.dumps({"error": {"message": f"Incorrect API key provided: {token}."}})
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def key_echo_server() -> Iterator[str]:
-    """Serve an API on 127.0.0.1 that echoes the API key in its 401 reply; yield its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeyEchoHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-@pytest.mark.parametrize("stack", STACKS)
 def test_api_key_never_appears_in_logs_errors_results_or_the_database(
     qtbot,
     stack: str,
     make_service: Callable[..., WorkerService],
     registered_store: ImageStore,
-    key_echo_server: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("WORKERKIT_API_KEY", SECRET)
-    with FakeVisionServer(required_key=SECRET) as server:
+    # The "echo" API wants another key: its 401 quotes the one it got, as real APIs do.
+    with (
+        FakeVisionServer(required_key=SECRET) as server,
+        FakeVisionServer(required_key="another key") as key_echo,
+    ):
         monkeypatch.setenv("WORKERKIT_API_BASE", server.base_url)
         for fault in (Fault.SERVER_ERROR, Fault.RATE_LIMIT, Fault.MALFORMED):
             server.inject(fault)
@@ -273,7 +220,7 @@ def test_api_key_never_appears_in_logs_errors_results_or_the_database(
         config = replace(HttpAnnotatorConfig.from_env(), retry=retry)
         annotators = {
             "http": HttpAnnotator(config),
-            "echo": HttpAnnotator(replace(config, base_url=key_echo_server)),
+            "echo": HttpAnnotator(replace(config, base_url=key_echo.base_url)),
         }
         service = make_service(registered_store, stack, annotators=annotators)
         log = EventLog.attach(service)

@@ -278,7 +278,10 @@ class FakeVisionServer:
         if request.method != "POST" or request.path != CHAT_COMPLETIONS_PATH:
             return _error(HTTPStatus.NOT_FOUND, f"No route for {request.method} here.")
         if not self._authorised(request):
-            return _error(HTTPStatus.UNAUTHORIZED, "Incorrect API key provided.")
+            # Real APIs quote the key they got (OpenAI masks its middle): a client must not
+            # pass this message on unredacted.
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            return _error(HTTPStatus.UNAUTHORIZED, f"Incorrect API key provided: {given}.")
         if planned := self._take_fault():
             return await self._serve_fault(request, planned)
         try:
