@@ -29,8 +29,9 @@ _SIGNAL_WORDS: dict[str, str] = {
     Kind.THUMBNAIL: "thumbnail",
     Kind.ANNOTATION: "annotation",
 }
-# How many decoded previews a batch may hold that the GUI thread has not taken yet.
-PREVIEW_MAX_PENDING = 256
+# How many decoded previews a batch may hold that the GUI thread has not taken yet. It also
+# bounds one delivery: the grid spends about 0.1 ms a thumbnail, so 64 keep it within a frame.
+PREVIEW_MAX_PENDING = 64
 
 
 class _Counted:
