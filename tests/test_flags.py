@@ -112,7 +112,7 @@ def test_flags_explicit_toml_path_replaces_the_working_directory_file(tmp_path: 
 
 
 def test_flags_toml_without_workers_table_sets_nothing(tmp_path: Path) -> None:
-    write_toml(tmp_path / "workerkit.toml", '[other]\nsearch = "shadow"\n')
+    write_toml(tmp_path / "workerkit.toml", "[tool.workerkit]\n")
     assert values(resolve_flags(env={}))["search"] == ("legacy", "default")
 
 
@@ -211,7 +211,7 @@ def test_flags_toml_syntax_error_names_the_file_and_line(tmp_path: Path) -> None
     with pytest.raises(FlagError) as raised:
         resolve_flags(env={}, toml_path=path)
     message = str(raised.value)
-    assert message.startswith(f"{path}, line 3: invalid TOML (")
+    assert message.startswith(f"{path}, line 3, column 13: invalid TOML (")
     assert message.endswith("); fix the file or pass another with --config.")
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workerkit._config import ConfigError, project_configs
 from workerkit._extras import extra_advice
 from workerkit._kind import DeclarationError, WorkerKind, check_kinds
 
@@ -209,34 +209,14 @@ def app_spec(cwd: Path | None = None, explicit: str | None = None) -> tuple[str,
         return explicit, "command line --app"
     if os.environ.get(APP_ENV, "").strip():
         return os.environ[APP_ENV].strip(), f"environment {APP_ENV}"
-    base = cwd or Path.cwd()
-    for file in ("workerkit.toml", "pyproject.toml"):
-        found = _configured_app(base / file)
-        if found is not None:
-            return found, f"{file} [tool.workerkit] app"
-    return DEFAULT_APP, "the default: no app configured"
-
-
-def _configured_app(path: Path) -> str | None:
-    if not path.is_file():
-        return None
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise AppError(f"{path}: invalid TOML ({exc}); fix the file.") from None
-    stray = document.get("workerkit")
-    if isinstance(stray, dict) and "app" in stray:
-        raise AppError(
-            f"{path} has a [workerkit] table with app = {stray['app']!r}; workerkit reads "
-            "[tool.workerkit]: rename the table to [tool.workerkit]."
-        )
-    table = document.get("tool", {}).get("workerkit", {})
-    value = table.get("app") if isinstance(table, dict) else None
-    if value is not None and not isinstance(value, str):
-        raise AppError(
-            f"{path}: [tool.workerkit] app must be a string 'module:attribute', not {value!r}."
-        )
-    return value
+        configs = project_configs(cwd)
+    except ConfigError as exc:
+        raise AppError(str(exc)) from None
+    for config in configs:
+        if config.app is not None:
+            return config.app, config.app_source
+    return DEFAULT_APP, "the default: no app configured"
 
 
 def _import(module_name: str, cwd: Path) -> Any:

@@ -11,14 +11,21 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-import re
 import sys
-import tomllib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from workerkit._config import (
+    CONFIG_FILE,
+    FLAG_VALUES,
+    WORKERS_TABLE,
+    Config,
+    ConfigError,
+    read_config,
+)
 
 if TYPE_CHECKING:
     from workerkit._app import App
@@ -42,13 +49,10 @@ __all__ = [
     "resolve_flags",
 ]
 
-FLAG_VALUES: tuple[str, ...] = ("legacy", "simplified", "shadow")
 DEFAULT_VALUE = "legacy"
-CONFIG_FILE = "workerkit.toml"
 RUNTIME_SOURCE = "runtime set_stack"
 
-_TABLE = "workers"
-_TOML_LINE = re.compile(r"line (\d+)")
+_TABLE = WORKERS_TABLE
 
 
 class FlagError(ValueError):
@@ -146,9 +150,11 @@ def resolve_flags(
     cwd: Path | None = None,
 ) -> dict[str, Flag]:
     """Return each kind's flag from the CLI, environment, TOML file and defaults, highest first."""
+    # The flag file first: its mistakes are flag errors, even when it also names the app.
+    config = _flag_file(toml_path, cwd)
     app = _app(app)
     flags = default_flags(app)
-    flags.update(_from_toml(app, toml_path, cwd))
+    flags.update(_from_toml(app, config))
     flags.update(_from_env(app, os.environ if env is None else env))
     flags.update(_from_cli(app, cli or {}))
     return flags
@@ -204,56 +210,34 @@ def _warn_misspelt(app: App, env: Mapping[str, str]) -> None:
             )
 
 
-def _from_toml(app: App, toml_path: Path | None, cwd: Path | None) -> dict[str, Flag]:
+def _from_toml(app: App, config: Config | None) -> dict[str, Flag]:
+    if config is None:
+        return {}
+    flags: dict[str, Flag] = {}
+    for key, value in config.workers.items():
+        source = config.worker_source(key)
+        flags[_parse_kind(app, key, source)] = make_flag(key, value, source, app)
+    return flags
+
+
+def _flag_file(toml_path: Path | None, cwd: Path | None) -> Config | None:
+    """Return the flag file: ``toml_path``, else ``./workerkit.toml`` if it exists, else None."""
     if toml_path is None:
         path = (cwd or Path.cwd()) / CONFIG_FILE
         if not path.is_file():
-            return {}
+            return None
         label = CONFIG_FILE
     else:
         path, label = Path(toml_path), str(toml_path)
-    table = _read_table(path, label)
-    return {
-        _parse_kind(app, key, f"{label} [{_TABLE}] {key}"): _toml_flag(app, key, value, label)
-        for key, value in table.items()
-    }
-
-
-def _toml_flag(app: App, key: str, value: Any, label: str) -> Flag:
-    source = f"{label} [{_TABLE}] {key}"
-    if not isinstance(value, str):
-        raise FlagError(
-            f"Invalid value {value!r} for the {key} flag ({source}): expected a string, "
-            f"one of {', '.join(FLAG_VALUES)}."
-        )
-    return make_flag(key, value, source, app)
-
-
-def _read_table(path: Path, label: str) -> dict[str, Any]:
     try:
-        with path.open("rb") as file:
-            document = tomllib.load(file)
+        return read_config(path, label=label, other="pass another with --config")
     except FileNotFoundError:
         raise FlagError(
             f"The flag file {label} does not exist; create it with a [{_TABLE}] table "
             "or pass another path."
         ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FlagError(_syntax_message(label, exc)) from None
-    table = document.get(_TABLE, {})
-    if not isinstance(table, dict):
-        raise FlagError(
-            f"{label}: '{_TABLE}' must be a table ([{_TABLE}] with kind = \"value\" lines), "
-            f"not a {type(table).__name__}."
-        )
-    return table
-
-
-def _syntax_message(label: str, exc: tomllib.TOMLDecodeError) -> str:
-    # Python 3.11's TOMLDecodeError has no lineno attribute; its message ends "(at line N, ...)".
-    found = _TOML_LINE.search(str(exc))
-    where = f"line {found.group(1)}" if found else "an unknown line"
-    return f"{label}, {where}: invalid TOML ({exc}); fix the file or pass another with --config."
+    except ConfigError as exc:
+        raise FlagError(str(exc)) from None
 
 
 # --- command line -------------------------------------------------------------------------
