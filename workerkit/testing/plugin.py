@@ -26,6 +26,7 @@ __all__ = [
     "pytest_configure",
     "pytest_generate_tests",
     "pytest_pyfunc_call",
+    "pytest_runtest_call",
     "pytest_runtest_logfinish",
     "pytest_runtest_logstart",
     "pytest_runtest_makereport",
@@ -202,46 +203,46 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """End a legacy contract case that the stack failed as an expected failure of it."""
+    try:
+        yield
+    except isolation.STACK_FAILURES as error:
+        if isolation.in_child() or not _fails_as_expected(item):
+            raise
+        # A broken sample or test (TypeError, NameError, ...) is no defect of the legacy
+        # stack: only STACK_FAILURES get here.
+        pytest.xfail(f"legacy stack: {_first_line(error)}")
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Report a failing legacy contract case as an expected failure of the legacy stack.
-
-    In a child, note each phase's own result for the parent instead.
-    """
+    """Count each contract case's outcome; in a child, note each phase's own result instead."""
     report = yield
     if isolation.in_child():
         isolation.write_phase(item, call.when, call.excinfo)
         return report
-    marker = item.get_closest_marker(_MARKER)
-    if marker is not None and (call.when == "call" or report.failed):
-        _convert_legacy_failure(item, call, report, marker)
+    if item.get_closest_marker(_MARKER) is not None and (call.when == "call" or report.failed):
         _count(item, report)
     return report
 
 
-def _convert_legacy_failure(
-    item: pytest.Item,
-    call: pytest.CallInfo[None],
-    report: pytest.TestReport,
-    marker: pytest.Mark,
-) -> None:
-    if call.when != "call" or not report.failed:
-        return
+def _fails_as_expected(item: pytest.Item) -> bool:
+    """Return True for a legacy case of a contract whose legacy failures are expected."""
     from workerkit.testing._cases import contract_of
 
+    marker = item.get_closest_marker(_MARKER)
     contract = contract_of(getattr(item, "cls", None))
-    if marker.args[1] != "legacy" or contract is None or contract.legacy_failures != "xfail":
-        return
-    # A broken sample or test (TypeError, NameError, ...) is no defect of the legacy stack.
-    if call.excinfo is None or not call.excinfo.errisinstance(isolation.STACK_FAILURES):
-        return
-    report.outcome = "skipped"
-    report.wasxfail = f"legacy stack: {_first_line(call)}"
+    return (
+        marker is not None
+        and marker.args[1] == "legacy"
+        and contract is not None
+        and contract.legacy_failures == "xfail"
+    )
 
 
-def _first_line(call: pytest.CallInfo[None]) -> str:
-    if call.excinfo is None:
-        return "failed"
-    text = str(call.excinfo.value).strip().splitlines()
-    return text[0][:200] if text else call.excinfo.typename
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
