@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -23,7 +22,6 @@ from workerkit.tools.checklist import (
     ChecklistReport,
     Options,
     Status,
-    add_command,
     budgets_from,
     default_stages,
     parse_budgets,
@@ -32,6 +30,7 @@ from workerkit.tools.checklist import (
 )
 from workerkit.tools.checklist.render import status_block
 from workerkit.tools.checklist.reportlog import Outcomes, read_report_log
+from workerkit.tools.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -734,9 +733,7 @@ def test_checklist_update_rewrites_only_the_status_block(project: Path) -> None:
     original = path.read_bytes()
     make_stage_1_done(project)
 
-    parser = argparse.ArgumentParser()
-    add_command(parser.add_subparsers())
-    args = parser.parse_args(["checklist", "--update"])
+    args = build_parser().parse_args(["checklist", "--update"])
     assert args.handler(args) == 0
 
     updated = path.read_bytes()
@@ -876,11 +873,9 @@ def test_checklist_command_needs_no_display_and_creates_no_qt_application(
     make_stage_1_done(project)
     program = textwrap.dedent(
         """
-        import argparse, sys
-        from workerkit.tools.checklist import add_command
-        parser = argparse.ArgumentParser()
-        add_command(parser.add_subparsers())
-        args = parser.parse_args(["checklist", "--migration", "MIGRATION.md"])
+        import sys
+        from workerkit.tools.cli import build_parser
+        args = build_parser().parse_args(["checklist", "--migration", "MIGRATION.md"])
         code = args.handler(args)
         qt = sys.modules.get("PySide6.QtCore")
         print("qt application:", qt is not None and qt.QCoreApplication.instance() is not None)
@@ -981,9 +976,7 @@ def gate_names(report: ChecklistReport) -> list[str]:
 
 def command(*argv: str) -> int:
     """Run `workerkit checklist ARGV` in this process and return its exit status."""
-    parser = argparse.ArgumentParser()
-    add_command(parser.add_subparsers())
-    args = parser.parse_args(["checklist", *argv])
+    args = build_parser().parse_args(["checklist", *argv])
     return args.handler(args)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import datetime
@@ -16,6 +15,7 @@ from workerkit.tools import compare
 from workerkit.tools.benchmarks.plan import WORKERS
 from workerkit.tools.benchmarks.rows import Row, ratio
 from workerkit.tools.chart import render_chart
+from workerkit.tools.cli import build_parser
 
 from .child import run_child
 
@@ -181,11 +181,9 @@ def test_compare_quick_end_to_end(
     qapp: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WORKERKIT_CACHE", str(tmp_path / "cache"))
-    parser = argparse.ArgumentParser(prog="workerkit")
-    compare.add_command(parser.add_subparsers())
     # Every built-in worker but scale, which test_scale.py runs cell by cell.
     workers = ",".join(WORKERS)
-    args = parser.parse_args(
+    args = build_parser().parse_args(
         ["compare", "--quick", "--workers", workers, "--out", str(tmp_path / "out")]
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,8 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from workerkit.flags import flags_from_args
-from workerkit.imagelib.demo import add_command, demo_paths
+from workerkit.imagelib.demo import demo_paths
 from workerkit.imagelib.demo.lag_meter import EventLoopLagMeter
 from workerkit.imagelib.demo.stack_panel import choices_for
 from workerkit.imagelib.demo.window import DemoWindow
@@ -24,6 +22,7 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.kinds import Kind
 from workerkit.imagelib.sample import SampleManifest, make_sample_library
 from workerkit.imagelib.service import WorkerService
+from workerkit.tools.cli import build_parser, flags_from_args
 
 from .conftest import qthreads_alive
 
@@ -250,9 +249,7 @@ def test_demo_lag_meter_sees_a_stalled_event_loop_and_forgets_it(qtbot) -> None:
 
 
 def test_demo_command_parses_library_and_flag_options(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser(prog="workerkit")
-    add_command(parser.add_subparsers())
-    args = parser.parse_args(["demo", "--library", str(tmp_path), "--search", "shadow"])
+    args = build_parser().parse_args(["demo", "--library", str(tmp_path), "--search", "shadow"])
     assert args.library == tmp_path and args.db is None
     assert flags_from_args(args) == {"search": "shadow"}
     assert demo_paths(tmp_path, None) == (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import sys
@@ -12,16 +11,15 @@ import pytest
 from PySide6.QtCore import QThread
 
 from workerkit.imagelib.pool_workers.qtasyncio_runtime import qtasyncio_socket_support
-from workerkit.tools.doctor import add_command, is_known_bad_pyside
+from workerkit.tools.cli import build_parser
+from workerkit.tools.doctor import is_known_bad_pyside
 
 from .child import run_child
 
 
 def run_doctor(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    """Parse ``doctor ARGV`` with a parser of our own, run the handler, return its stdout."""
-    parser = argparse.ArgumentParser(prog="workerkit")
-    add_command(parser.add_subparsers())
-    args = parser.parse_args(["doctor", *argv])
+    """Parse ``doctor ARGV`` with the CLI's parser, run the handler, return its stdout."""
+    args = build_parser().parse_args(["doctor", *argv])
     assert args.handler(args) == 0
     return capsys.readouterr().out
 

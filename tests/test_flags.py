@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -14,15 +13,12 @@ from workerkit.flags import (
     FLAG_VALUES,
     Flag,
     FlagError,
-    add_command,
-    add_flag_options,
-    config_from_args,
-    flags_from_args,
     resolve_flags,
 )
 from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.kinds import Kind
 from workerkit.imagelib.service import WorkerService
+from workerkit.tools.cli import build_parser, flags_from_args
 
 ALLOWED = "expected one of legacy, simplified, shadow."
 KINDS = "expected one of registration, search, thumbnail, annotation, preview."
@@ -239,10 +235,8 @@ def test_flags_workers_key_that_is_not_a_table_is_an_error(tmp_path: Path) -> No
 
 
 def run_flags_command(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run `workerkit flags <argv>` through add_command; return (status, stdout, stderr)."""
-    parser = argparse.ArgumentParser(prog="workerkit")
-    add_command(parser.add_subparsers())
-    args = parser.parse_args(["flags", *argv])
+    """Run `workerkit flags <argv>` through the CLI's parser; return (status, stdout, stderr)."""
+    args = build_parser().parse_args(["flags", *argv])
     status = args.handler(args)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
@@ -285,12 +279,10 @@ def test_flags_command_exits_2_with_the_error_on_a_bad_flag(
 
 
 def test_flags_options_can_be_added_to_another_command() -> None:
-    parser = argparse.ArgumentParser(prog="demo")
-    add_flag_options(parser)
-    args = parser.parse_args(["--thumbnail", "shadow", "--config", "x.toml"])
+    args = build_parser().parse_args(["demo", "--thumbnail", "shadow", "--config", "x.toml"])
     assert flags_from_args(args) == {"thumbnail": "shadow"}
-    assert config_from_args(args) == Path("x.toml")
-    assert flags_from_args(parser.parse_args([])) == {}
+    assert args.config == Path("x.toml")
+    assert flags_from_args(build_parser().parse_args(["demo"])) == {}
 
 
 def test_flags_module_imports_no_qt() -> None:

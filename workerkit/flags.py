@@ -8,7 +8,6 @@ lists kinds. No Qt here: importing this module loads no Qt.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import os
 import sys
@@ -38,12 +37,10 @@ __all__ = [
     "Flag",
     "FlagError",
     "FlagWarning",
-    "add_command",
-    "add_flag_options",
-    "config_from_args",
     "default_flags",
     "env_var",
-    "flags_from_args",
+    "flag_item",
+    "flags_command",
     "format_flags",
     "make_flag",
     "resolve_flags",
@@ -243,72 +240,33 @@ def _flag_file(toml_path: Path | None, cwd: Path | None) -> Config | None:
 # --- command line -------------------------------------------------------------------------
 
 
-def add_flag_options(parser: argparse.ArgumentParser, app: App | None = None) -> None:
-    """Add --config, --flag KIND=VALUE and one --<kind> option per declared kind."""
-    group = parser.add_argument_group("worker flags")
-    group.add_argument(
-        "--config",
-        type=Path,
-        metavar="PATH",
-        help=f"TOML file with a [{_TABLE}] table (default: ./{CONFIG_FILE} if it exists)",
-    )
-    group.add_argument(
-        "--flag",
-        action="append",
-        default=[],
-        metavar="KIND=VALUE",
-        help="set one kind's flag (any declared kind, e.g. of an app given with --app)",
-    )
-    try:
-        declared = _app(app)
-    except ValueError:
-        return  # an unloadable app is reported when the command runs
-    for kind in declared.kinds:
-        group.add_argument(
-            f"--{kind.name}",
-            dest=f"flag_{kind.name}",
-            metavar="V",
-            help=f"{' | '.join(_allowed(kind.shadowable))} (overrides {env_var(kind.name)})",
-        )
+def flag_item(item: str) -> tuple[str, str]:
+    """Return (kind, value) of a ``--flag KIND=VALUE`` item; the value keeps the item as source.
+
+    Raises:
+        FlagError: ``item`` has no ``=``.
+    """
+    kind, separator, value = item.partition("=")
+    if not separator:
+        raise FlagError(f"--flag {item!r}: expected KIND=VALUE, e.g. --flag search=simplified.")
+    return kind.strip(), _Written(value, f"command line --flag {item}")
 
 
-def flags_from_args(args: argparse.Namespace) -> dict[str, str]:
-    """Return the flags given on the command line, keyed by kind name."""
-    given = {
-        name[len("flag_") :]: value
-        for name, value in vars(args).items()
-        if name.startswith("flag_") and value is not None
-    }
-    for item in getattr(args, "flag", None) or []:
-        kind, separator, value = item.partition("=")
-        if not separator:
-            raise FlagError(f"--flag {item!r}: expected KIND=VALUE, e.g. --flag search=simplified.")
-        given[kind.strip()] = _Written(value, f"command line --flag {item}")
-    return given
+def flags_command(app_spec: str | None, cli: Mapping[str, str], config: Path | None) -> int:
+    """Run ``workerkit flags``: print each kind's effective flag and its source; return 0 or 2.
 
-
-def config_from_args(args: argparse.Namespace) -> Path | None:
-    """Return the --config path given on the command line, if any."""
-    return getattr(args, "config", None)
-
-
-def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``workerkit flags``: print each kind's effective flag and its source."""
-    command = subparsers.add_parser(
-        "flags", help="show which stack each worker kind runs on, and why"
-    )
-    command.add_argument("--app", metavar="MODULE:ATTR", help="the app whose kinds to show")
-    add_flag_options(command)
-    command.set_defaults(handler=_cmd_flags)
-
-
-def _cmd_flags(args: argparse.Namespace) -> int:
-    from workerkit._app import app_spec, load_app
+    Args:
+        app_spec: ``--app`` (``module:attribute``), or None for the configured app.
+        cli: The flags given on the command line, keyed by kind name.
+        config: ``--config``, the flag file to read instead of ``./workerkit.toml``.
+    """
+    from workerkit._app import app_spec as configured_app
+    from workerkit._app import load_app
 
     try:
-        spec, source = app_spec(None, getattr(args, "app", None))
-        app = load_app(getattr(args, "app", None))
-        flags = resolve_flags(app, cli=flags_from_args(args), toml_path=config_from_args(args))
+        spec, source = configured_app(None, app_spec)
+        app = load_app(app_spec)
+        flags = resolve_flags(app, cli=cli, toml_path=config)
     except ValueError as exc:
         print(f"workerkit flags: error: {exc}", file=sys.stderr)
         return 2
@@ -325,7 +283,3 @@ def format_flags(flags: Mapping[str, Flag]) -> list[str]:
         f"{name!s:<{max(width, 13)}} {flag.value:<11} ({flag.source})"
         for name, flag in flags.items()
     ]
-
-
-def _allowed(shadowable: bool) -> tuple[str, ...]:
-    return FLAG_VALUES if shadowable else FLAG_VALUES[:2]

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -40,7 +39,6 @@ from workerkit.tools.benchmarks.apps import (
 from workerkit.tools.benchmarks.plan import (
     PEER_LIBRARY,
     PEER_WORKLOADS,
-    WORKERS,
     WORKLOADS,
     Sizes,
     peer_version,
@@ -58,8 +56,6 @@ __all__ = [
     "Peer",
     "Regression",
     "Report",
-    "add_arguments",
-    "add_command",
     "exit_status",
     "find_regressions",
     "format_table",
@@ -173,55 +169,11 @@ class _Paths:
 # --- the command -------------------------------------------------------------------------
 
 
-def add_command(subparsers: Any) -> None:
-    """Register ``workerkit compare`` on the CLI's subparsers."""
-    parser = subparsers.add_parser(
-        "compare",
-        help="measure every worker on the legacy and the simplified stack, side by side",
-        description=__doc__.splitlines()[0],
-    )
-    add_arguments(parser)
-    parser.set_defaults(handler=run_compare)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the compare options to ``parser``."""
-    parser.add_argument(
-        "--quick", action="store_true", help="small workloads, one run each (about a minute)"
-    )
-    parser.add_argument(
-        "--workers",
-        help=f"comma-separated subset of {','.join(WORKERS)} for the image library, or of "
-        "plumbing and the app's kinds with workloads (default: all)",
-    )
-    parser.add_argument(
-        "--app",
-        metavar="MODULE:ATTR",
-        help="the app whose kinds to compare (default: WORKERKIT_APP, [tool.workerkit] app "
-        "in workerkit.toml or pyproject.toml, else the image library)",
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
-    parser.add_argument("--json", type=Path, help="JSON report path (default OUT/compare.json)")
-    parser.add_argument("--markdown", type=Path, help="Markdown path (default OUT/compare.md)")
-    parser.add_argument("--chart", type=Path, help="PNG chart path (default OUT/compare.png)")
-    parser.add_argument(
-        "--baseline", type=Path, help="a previous compare.json; exit 1 if a ratio regressed"
-    )
-    parser.add_argument(
-        "--library", type=Path, help="image folder to use instead of the generated sample"
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m workerkit.tools.compare``; return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m workerkit.tools.compare", description=__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_compare(args)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
-        print(f"workerkit compare: error: {exc}", file=sys.stderr)
-        return 2
+    from workerkit.tools.cli import compare_main
+
+    return compare_main(argv)
 
 
 def run_compare(args: argparse.Namespace) -> int:

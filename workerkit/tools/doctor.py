@@ -1,7 +1,7 @@
 """`workerkit doctor`: what this Python and PySide6 can run, and which annotation runtimes work.
 
-Importing this module loads no Qt: ``cli.py`` imports every command module to
-build its parser, so Qt is imported only when the command runs.
+Importing this module loads no Qt: Qt is imported only when the command runs (its
+options are declared in ``cli.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from workerkit._extras import extra_advice
 
-__all__ = ["BAD_PYSIDE_VERSION", "add_command", "collect_diagnostics", "is_known_bad_pyside"]
+__all__ = ["BAD_PYSIDE_VERSION", "collect_diagnostics", "doctor_command", "is_known_bad_pyside"]
 
 BAD_PYSIDE_VERSION = "6.12.0"
 FIXED_PYTHON = (3, 12)
@@ -25,16 +25,6 @@ _BAD_PAIR_EFFECT = (
     "reference of True on every signal emit and aborts the interpreter once it runs out "
     "(Fatal Python error: bool_dealloc)"
 )
-
-
-def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``doctor`` on the CLI's subcommands."""
-    parser = subparsers.add_parser(
-        "doctor",
-        help="report Python, PySide6, Qt threads, QtAsyncio and the annotation runtimes that work",
-    )
-    parser.add_argument("--json", action="store_true", help="print the diagnostics as JSON")
-    parser.set_defaults(handler=_cmd_doctor)
 
 
 def is_known_bad_pyside(pyside_version: str, python_version: tuple[int, int]) -> bool:
@@ -121,7 +111,7 @@ def _runtimes(qtasyncio: bool, sockets: bool) -> list[dict[str, Any]]:
     ]
 
 
-def _cmd_doctor(args: argparse.Namespace) -> int:
+def doctor_command(args: argparse.Namespace) -> int:
     """Print the diagnostics, as text or JSON; always exit 0."""
     facts = collect_diagnostics()
     print(json.dumps(facts, indent=2) if args.json else "\n".join(_lines(facts)))

@@ -1,39 +1,15 @@
-"""The `workerkit demo` command; importing it loads no Qt."""
+"""The `workerkit demo` command (its options: ``workerkit.tools.cli``); importing it loads no Qt."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from workerkit.flags import add_flag_options, config_from_args, flags_from_args, resolve_flags
+from workerkit.flags import resolve_flags
 
-__all__ = ["add_command", "demo_paths"]
-
-
-def add_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``workerkit demo``: the GUI that compares the stacks on a real library."""
-    command = subparsers.add_parser(
-        "demo", help="open the demo window: register, search, thumbnails, annotate, switch stacks"
-    )
-    command.add_argument(
-        "--library", type=Path, metavar="DIR", help="image folder (default: the generated sample)"
-    )
-    command.add_argument(
-        "--db",
-        type=Path,
-        metavar="PATH",
-        help="SQLite file (default: <library>/../workerkit-<name>.sqlite)",
-    )
-    command.add_argument(
-        "--per-image",
-        action="store_true",
-        help="load thumbnails as a preview batch, one job per image (JobService.map), "
-        "instead of one thumbnail job per search",
-    )
-    add_flag_options(command)
-    command.set_defaults(handler=_cmd_demo)
+__all__ = ["demo_command", "demo_paths"]
 
 
 def demo_paths(library: Path | None, database: Path | None) -> tuple[Path, Path]:
@@ -51,11 +27,27 @@ def demo_paths(library: Path | None, database: Path | None) -> tuple[Path, Path]
     return library, database or library.parent / f"workerkit-{library.name}.sqlite"
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def demo_command(
+    library: Path | None,
+    database: Path | None,
+    *,
+    per_image: bool,
+    cli_flags: Mapping[str, str],
+    config: Path | None,
+) -> int:
+    """Run ``workerkit demo``: open the window on ``library``; return the exit status.
+
+    Args:
+        library: The image folder (None: the generated sample).
+        database: The SQLite file (None: next to the library, as ``demo_paths`` says).
+        per_image: Load thumbnails as a preview batch, one job per image.
+        cli_flags: The flags given on the command line, keyed by kind name.
+        config: ``--config``, the flag file to read instead of ``./workerkit.toml``.
+    """
     from workerkit.imagelib.kinds import app
 
-    flags = resolve_flags(app, cli=flags_from_args(args), toml_path=config_from_args(args))
-    library, database = demo_paths(args.library, args.db)
+    flags = resolve_flags(app, cli=cli_flags, toml_path=config)
+    library, database = demo_paths(library, database)
     if not _has_display():
         print(
             "workerkit demo: error: no display found (DISPLAY and WAYLAND_DISPLAY are unset), "
@@ -66,7 +58,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 2
     from workerkit.imagelib.demo.app import run_demo
 
-    return run_demo(library, database, flags, per_image=args.per_image)
+    return run_demo(library, database, flags, per_image=per_image)
 
 
 def _has_display() -> bool:

@@ -26,7 +26,7 @@ and ``command``.
 
 from __future__ import annotations
 
-from workerkit.tools.checklist.command import add_command
+from workerkit.tools.checklist.command import checklist_command
 from workerkit.tools.checklist.config import (
     DEFAULT_MIN_COMPARED as DEFAULT_MIN_COMPARED,
 )
@@ -64,9 +64,9 @@ __all__ = [
     "Options",
     "StageResult",
     "Status",
-    "add_command",
     "app_budgets",
     "budgets_from",
+    "checklist_command",
     "contract_suite",
     "default_stages",
     "parse_budgets",
