@@ -108,16 +108,34 @@ def fault_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FaultLibra
     return FaultLibrary(root, _write_valid(root), _write_broken(root))
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_registration_reports_each_broken_image_and_registers_the_rest(
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """A service of the test's stack that has registered the fault library, and what it said."""
+
+    service: WorkerService
+    log: EventLog
+    result: RegistrationResult
+
+
+@pytest.fixture
+def registered(
     qtbot,
     stack: str,
     make_service: Callable[..., WorkerService],
     store: ImageStore,
     fault_library: FaultLibrary,
-) -> None:
+) -> Registered:
+    """Register the fault library into ``store`` on the test's ``stack``; it must finish."""
     service = make_service(store, stack)
-    _log, result = _register(qtbot, service, fault_library.root)
+    log, result = _register(qtbot, service, fault_library.root)
+    return Registered(service, log, result)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_registration_reports_each_broken_image_and_registers_the_rest(
+    registered: Registered, store: ImageStore, fault_library: FaultLibrary
+) -> None:
+    result = registered.result
     reasons = {failure.path: failure.reason for failure in result.errors}
     assert set(reasons) == set(fault_library.broken), reasons
     for path, fragment in fault_library.broken.items():
@@ -137,14 +155,8 @@ def test_registration_reports_each_broken_image_and_registers_the_rest(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_registration_stores_unusual_images_with_their_true_facts(
-    qtbot,
-    stack: str,
-    make_service: Callable[..., WorkerService],
-    store: ImageStore,
-    fault_library: FaultLibrary,
+    registered: Registered, store: ImageStore, fault_library: FaultLibrary
 ) -> None:
-    service = make_service(store, stack)
-    _register(qtbot, service, fault_library.root)
     by_path = {record.path: record for record in store.search(SearchConditions())}
     rotated = by_path[fault_library.valid["rotated"]]
     assert (rotated.width, rotated.height) == (40, 80), "EXIF orientation 6 swaps the sides"
@@ -157,14 +169,9 @@ def test_registration_stores_unusual_images_with_their_true_facts(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_thumbnails_load_for_unusual_images(
-    qtbot,
-    stack: str,
-    make_service: Callable[..., WorkerService],
-    store: ImageStore,
-    fault_library: FaultLibrary,
+    qtbot, registered: Registered, store: ImageStore, fault_library: FaultLibrary
 ) -> None:
-    service = make_service(store, stack)
-    log, _result = _register(qtbot, service, fault_library.root)
+    service, log = registered.service, registered.log
     wanted = {name: path for name, path in fault_library.valid.items() if name != "non_utf8"}
     records = [r for r in store.search(SearchConditions()) if r.path in wanted.values()]
     event, result = run_job(
@@ -182,14 +189,9 @@ def test_thumbnails_load_for_unusual_images(
 # below; they are not among D1-D11, so only the simplified stack's thumbnails are held to them.
 @pytest.mark.parametrize("stack", ["simplified"])
 def test_thumbnail_of_an_exif_rotated_image_is_upright(
-    qtbot,
-    stack: str,
-    make_service: Callable[..., WorkerService],
-    store: ImageStore,
-    fault_library: FaultLibrary,
+    qtbot, registered: Registered, store: ImageStore, fault_library: FaultLibrary
 ) -> None:
-    service = make_service(store, stack)
-    log, _result = _register(qtbot, service, fault_library.root)
+    service, log = registered.service, registered.log
     rotated = store.get(store.find_id_by_path(fault_library.valid["rotated"]) or -1)
     assert rotated is not None
     assert rotated.height > rotated.width
