@@ -86,24 +86,12 @@ from workerkit.imagelib.domain.sidecars import normalize_tag
 from workerkit.testing._threads import qthreads_alive
 
 from .child import run_child
-from .contract.conftest import spin_for, spin_until
+from .conftest import KINDS, SIGNAL_WORDS
+from .contract.conftest import CANCEL_METHODS, spin_for, spin_until
 
 pytestmark = pytest.mark.timeout(240)
 
-KINDS = ("registration", "search", "thumbnail", "annotation")
 LATEST_WINS = frozenset({"search", "thumbnail"})
-SIGNAL_WORDS = {
-    "registration": "batch_registration",
-    "search": "search",
-    "thumbnail": "thumbnail",
-    "annotation": "annotation",
-}
-CANCEL_METHODS = {
-    "registration": "cancel_batch_registration",
-    "search": "cancel_search",
-    "thumbnail": "cancel_thumbnail_loading",
-    "annotation": "cancel_annotation",
-}
 TERMINALS = frozenset({"finished", "failed", "canceled"})
 # What a superseded or canceled job must never send once it was stopped.
 DELIVERIES = frozenset({"finished", "partial"})
