@@ -110,7 +110,7 @@ def fault_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FaultLibra
 
 @dataclass(frozen=True, slots=True)
 class Registered:
-    """A service of the test's stack that has registered the fault library, and what it said."""
+    """A service of the test's stack that has registered a folder, its log and its result."""
 
     service: WorkerService
     log: EventLog
@@ -118,17 +118,23 @@ class Registered:
 
 
 @pytest.fixture
-def registered(
-    qtbot,
-    stack: str,
-    make_service: Callable[..., WorkerService],
-    store: ImageStore,
-    fault_library: FaultLibrary,
-) -> Registered:
-    """Register the fault library into ``store`` on the test's ``stack``; it must finish."""
-    service = make_service(store, stack)
-    log, result = _register(qtbot, service, fault_library.root)
-    return Registered(service, log, result)
+def register(
+    qtbot, stack: str, make_service: Callable[..., WorkerService], store: ImageStore
+) -> Callable[[Path], Registered]:
+    """Return register(root), which registers ``root`` on a new service of the test's stack."""
+
+    def run(root: Path) -> Registered:
+        service = make_service(store, stack)
+        log, result = _register(qtbot, service, root)
+        return Registered(service, log, result)
+
+    return run
+
+
+@pytest.fixture
+def registered(register: Callable[[Path], Registered], fault_library: FaultLibrary) -> Registered:
+    """Return the registration of the fault library on the test's stack."""
+    return register(fault_library.root)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -209,15 +215,11 @@ def test_thumbnail_of_an_exif_rotated_image_is_upright(
 
 @pytest.mark.parametrize("stack", ["simplified"])
 def test_thumbnail_of_a_non_utf8_file_name_loads(
-    qtbot,
-    stack: str,
-    make_service: Callable[..., WorkerService],
-    store: ImageStore,
-    tmp_path: Path,
+    qtbot, register: Callable[[Path], Registered], store: ImageStore, tmp_path: Path
 ) -> None:
     image = write_image(tmp_path / os.fsdecode(b"caf\xe9.png"), 30)
-    service = make_service(store, stack)
-    log, _result = _register(qtbot, service, tmp_path)
+    registered = register(tmp_path)
+    service, log = registered.service, registered.log
     records = store.search(SearchConditions())
     assert [r.path for r in records] == [image]
     event, result = run_job(
@@ -231,17 +233,12 @@ def test_thumbnail_of_a_non_utf8_file_name_loads(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_registration_of_a_255_byte_file_name_registers_it(
-    qtbot,
-    stack: str,
-    make_service: Callable[..., WorkerService],
-    store: ImageStore,
-    tmp_path: Path,
+    register: Callable[[Path], Registered], store: ImageStore, tmp_path: Path
 ) -> None:
     # 255 bytes is the longest name ext4 allows; "<stem>.caption" would then be 259 bytes.
     image = write_image(tmp_path / ("L" * 251 + ".png"), 31)
     assert len(os.fsencode(image.name)) == 255
-    service = make_service(store, stack)
-    _log, result = _register(qtbot, service, tmp_path)
+    result = register(tmp_path).result
     assert result.errors == []
     assert result.registered_count == 1
     assert store.find_id_by_path(image) is not None
@@ -249,17 +246,12 @@ def test_registration_of_a_255_byte_file_name_registers_it(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_registration_reports_image_names_that_lead_nowhere(
-    qtbot,
-    stack: str,
-    make_service: Callable[..., WorkerService],
-    store: ImageStore,
-    tmp_path: Path,
+    register: Callable[[Path], Registered], tmp_path: Path
 ) -> None:
     write_image(tmp_path / "real.png", 32)
     os.symlink("missing.png", tmp_path / "dangling.png")
     os.symlink("self-loop.png", tmp_path / "self-loop.png")
-    service = make_service(store, stack)
-    _log, result = _register(qtbot, service, tmp_path)
+    result = register(tmp_path).result
     assert result.registered_count == 1
     reported = {failure.path.name for failure in result.errors}
     assert reported == {"dangling.png", "self-loop.png"}, (
@@ -282,7 +274,6 @@ def test_registration_goes_on_when_a_folder_vanishes_mid_run(
     doomed = [write_image(vanishing / f"m{i:02}.png", 200 + i, size=(384, 384)) for i in range(20)]
     after = [write_image(root / f"z{i:02}.png", 300 + i, size=(384, 384)) for i in range(10)]
     service = make_service(store, stack)
-    log = EventLog.attach(service)
     removed_at: list[int] = []
 
     def remove_once(_job: str, current: int, _total: int, _name: str) -> None:
@@ -292,9 +283,7 @@ def test_registration_goes_on_when_a_folder_vanishes_mid_run(
             removed_at.append(current)
 
     service.worker_batch_progress.connect(remove_once)
-    result = finished_registration(
-        run_job(qtbot, log, lambda: service.start_batch_registration(root))
-    )
+    _log, result = _register(qtbot, service, root)
     assert removed_at and removed_at[0] < len(before), removed_at
     reasons = {failure.path: failure.reason for failure in result.errors}
     assert reasons, f"the folder went at file {removed_at[0]} but no file of it failed"
