@@ -22,6 +22,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 __all__ = [
@@ -148,11 +149,13 @@ def _parsed(path: Path, label: str, other: str | None, data: bytes) -> Config:
         raise ConfigError(
             f"{label}: [tool.workerkit] app must be a string 'module:attribute', not {app!r}."
         )
-    workers = {} if pyproject else _workers(label, document.get(WORKERS_TABLE, {}))
+    workers: Mapping[str, str] = MappingProxyType({})
+    if not pyproject:
+        workers = _workers(label, document.get(WORKERS_TABLE, {}))
     return Config(path=path, label=label, app=app, workers=workers)
 
 
-def _workers(label: str, table: Any) -> dict[str, str]:
+def _workers(label: str, table: Any) -> Mapping[str, str]:
     if not isinstance(table, dict):
         raise ConfigError(
             f"{label}: '{WORKERS_TABLE}' must be a table ([{WORKERS_TABLE}] with "
@@ -164,7 +167,8 @@ def _workers(label: str, table: Any) -> dict[str, str]:
                 f"Invalid value {value!r} for the {key} flag ({label} [{WORKERS_TABLE}] {key}): "
                 f"expected a string, one of {', '.join(FLAG_VALUES)}."
             )
-    return dict(table)
+    # Read-only: the parsed file is cached and shared by every reader.
+    return MappingProxyType(dict(table))
 
 
 def _check_stray_table(label: str, document: Mapping[str, Any], fix: _Fix) -> None:
