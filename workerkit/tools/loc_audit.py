@@ -113,6 +113,9 @@ AUDITED_FILES: tuple[AuditedFile, ...] = (
         "legacy", "workers", "workerkit/imagelib/legacy_workers/annotation_worker.py", "annotation"
     ),
     AuditedFile(
+        "legacy", "workers", "workerkit/imagelib/legacy_workers/preview_worker.py", "preview"
+    ),
+    AuditedFile(
         "simplified", "workers", "workerkit/imagelib/pool_workers/registration.py", "registration"
     ),
     AuditedFile("simplified", "workers", "workerkit/imagelib/pool_workers/search.py", "search"),
@@ -122,6 +125,7 @@ AUDITED_FILES: tuple[AuditedFile, ...] = (
     AuditedFile(
         "simplified", "workers", "workerkit/imagelib/pool_workers/annotation.py", "annotation"
     ),
+    AuditedFile("simplified", "workers", "workerkit/imagelib/pool_workers/previews.py", "preview"),
 )
 
 # Used by both stacks unchanged (the original's progress value), so counted for neither.
