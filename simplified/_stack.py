@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -315,13 +314,7 @@ class SimplifiedStack(Stack):
 def _work_of(kind: WorkerKind) -> Work:
     function = kind.simplified
     assert function is not None  # checked at declaration
-    return _work_for(function)
-
-
-@cache
-def _work_for(function: Work) -> Work:
-    # Once per pool function, not per start(): inspecting it costs more than queueing a job.
-    return _in_coroutine(function) if inspect.iscoroutinefunction(function) else function
+    return _in_coroutine(function) if kind.is_async else function
 
 
 @cache
