@@ -35,6 +35,7 @@ __all__ = [
     "ConfigError",
     "project_configs",
     "read_config",
+    "toml_error_position",
 ]
 
 CONFIG_FILE = "workerkit.toml"
@@ -228,13 +229,29 @@ def _did_you_mean(hint: str | None) -> str:
     return f" (did you mean {hint}?)" if hint else ""
 
 
-def _syntax_message(label: str, exc: tomllib.TOMLDecodeError, fix: str) -> str:
-    # Python 3.11's TOMLDecodeError has no lineno attribute; its message ends
-    # "(at line N, column M)", which the message moves to the front.
+def toml_error_position(exc: tomllib.TOMLDecodeError) -> tuple[str, tuple[int, int] | None]:
+    """Split a TOML syntax error into its reason and its (line, column), if it names them.
+
+    Python 3.11's TOMLDecodeError has no lineno attribute; its message ends
+    "(at line N, column M)".
+
+    Args:
+        exc: The error ``tomllib`` raised.
+
+    Returns:
+        The message without the position, and the 1-based (line, column) or None.
+    """
     reason = str(exc)
     found = _WHERE.search(reason)
     if found is None:
+        return reason, None
+    return reason[: found.start()], (int(found[1]), int(found[2]))
+
+
+def _syntax_message(label: str, exc: tomllib.TOMLDecodeError, fix: str) -> str:
+    # The position goes to the front of the message, where the file's name is.
+    reason, position = toml_error_position(exc)
+    if position is None:
         return f"{label}: invalid TOML ({reason}); {fix}."
-    line, column = found.groups()
-    reason = reason[: found.start()]
+    line, column = position
     return f"{label}, line {line}, column {column}: invalid TOML ({reason}); {fix}."

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workerkit._app import App
+from workerkit._config import toml_error_position
 
 __all__ = [
     "DEFAULT_MIN_COMPARED",
@@ -27,7 +28,6 @@ __all__ = [
 DEFAULT_MIN_COMPARED = 50
 
 _BUDGETS_HEADING = re.compile(r"^#{1,6}\s+Budgets\s*$", re.MULTILINE)
-_TOML_POSITION = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)")
 _TOML_FENCE = re.compile(r"^```toml\s*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # The schema, one table at a time: each key and what it holds.
 _TOP_KEYS = {"budgets": "compare worker -> metric -> limit", "shadow": "min_compared"}
@@ -141,19 +141,20 @@ def _parse_block(block: _Block, source: str) -> Budgets:
     try:
         document = tomllib.loads(block.toml)
     except tomllib.TOMLDecodeError as exc:
+        reason, position = toml_error_position(exc)
         raise ValueError(
-            f"{source}{_where(exc, block)}: the Budgets block is not valid TOML "
-            f"({_TOML_POSITION.sub('', str(exc))}); fix the TOML there."
+            f"{source}{_where(position, block)}: the Budgets block is not valid TOML "
+            f"({reason}); fix the TOML there."
         ) from None
     return budgets_from(document, f"{source}'s Budgets block")
 
 
-def _where(exc: tomllib.TOMLDecodeError, block: _Block) -> str:
+def _where(position: tuple[int, int] | None, block: _Block) -> str:
     # tomllib counts lines from the start of the block; the reader wants the file's line.
-    found = _TOML_POSITION.search(str(exc))
-    if found is None:
+    if position is None:
         return f", the block from line {block.line}"
-    return f" line {block.line + int(found['line']) - 1}, column {found['column']}"
+    line, column = position
+    return f" line {block.line + line - 1}, column {column}"
 
 
 def _check_keys(
