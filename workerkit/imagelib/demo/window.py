@@ -213,9 +213,13 @@ class DemoWindow(QMainWindow):
             # service refuses all; both are the user's to see, not a crash.
             self._say(f"Could not start the job: {exc}")
             return None
+        self._follow(job_id)
+        return job_id
+
+    def _follow(self, job_id: str) -> None:
+        """Report the job's end and show its progress in the status bar."""
         self.tracker.track(job_id)
         self._replace_bar_binding(bind_progress_bar(self.service, job_id, self.progress_bar))
-        return job_id
 
     def _replace_bar_binding(self, binding: ProgressBinding) -> None:
         self.bar_binding = _replace(self.bar_binding, binding)
@@ -254,8 +258,7 @@ class DemoWindow(QMainWindow):
         except (RuntimeError, ValueError) as exc:
             self._say(f"Could not start the previews: {exc}")
             return None
-        self.tracker.track(batch.id)
-        self._replace_bar_binding(bind_progress_bar(self.service, batch.id, self.progress_bar))
+        self._follow(batch.id)
         return batch
 
     @Slot(str, str, str, object)
