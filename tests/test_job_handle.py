@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 from workerkit import STACKS, App, JobCanceled, JobControl, JobService, LegacyWorker, WorkerKind
 from workerkit._app import UnknownKind
 from workerkit._errors import JobPending, WorkerError
-from workerkit._job import JobState
+from workerkit._job import JobState, wait_until
 from workerkit._kind import DeclarationError
 from workerkit._progress import WorkerProgress
 
@@ -142,6 +142,30 @@ def test_job_handle_wait_runs_the_event_loop_until_the_end(service: JobService) 
     job = service.start("echo", "x")
     assert job.wait(WAIT_MS)
     assert job.result() == "x"
+
+
+def test_job_handle_wait_stops_checking_once_it_returned(qtbot: QtBot) -> None:
+    """Fails if wait()'s poll timer goes on firing after it returned (a busy timer per wait)."""
+    checks = [0]
+
+    def done() -> bool:
+        checks[0] += 1
+        return checks[0] >= 3
+
+    assert wait_until(done, WAIT_MS)
+    seen = checks[0]
+    qtbot.wait(30)
+    assert checks[0] == seen
+
+
+def test_job_handle_waited_on_is_freed_with_its_wait(service: JobService) -> None:
+    """Fails if wait() leaves a reference to the handle behind (a handle leaked per wait)."""
+    job = service.start("echo", 2)
+    assert job.wait(WAIT_MS)
+    handle = weakref.ref(job)
+    del job
+    gc.collect()
+    assert handle() is None
 
 
 def test_job_handle_connected_after_the_end_hears_it_once(

@@ -14,7 +14,16 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, SignalInstance, Slot
+from PySide6.QtCore import (
+    QDeadlineTimer,
+    QEventLoop,
+    QObject,
+    Qt,
+    QTimer,
+    Signal,
+    SignalInstance,
+    Slot,
+)
 
 from workerkit._errors import JobCanceled, JobPending
 
@@ -28,23 +37,30 @@ R = TypeVar("R")
 
 
 def wait_until(done: Callable[[], bool], timeout_ms: int) -> bool:
-    """Run a local event loop until ``done()`` or ``timeout_ms`` passed; return ``done()``."""
+    """Run a local event loop until ``done()`` or ``timeout_ms`` passed; return ``done()``.
+
+    The loop checks ``done()`` every millisecond. Its timer is stopped and disconnected
+    before this returns: a connected slot that refers to the loop would otherwise keep
+    the loop (a C++ object Python's collector cannot see into) and the timer alive, and
+    the timer firing every millisecond for the rest of the process.
+    """
     if done():
         return True
     loop = QEventLoop()
-    timer = QTimer(loop)
-    timer.setSingleShot(True)
-    timer.timeout.connect(loop.quit)
-    poll = QTimer(loop)
+    deadline = QDeadlineTimer(max(0, timeout_ms))
 
     def check() -> None:
-        if done():
+        if done() or deadline.hasExpired():
             loop.quit()
 
+    poll = QTimer(loop)
     poll.timeout.connect(check)
     poll.start(1)
-    timer.start(timeout_ms)
-    loop.exec()
+    try:
+        loop.exec()
+    finally:
+        poll.stop()
+        poll.timeout.disconnect(check)
     return done()
 
 
