@@ -159,3 +159,65 @@ def test_isolation_goes_on_in_a_new_child_after_a_hang_a_death_or_an_unfit_case(
     text = result.stdout.str()
     for case in ("runs_after_the_hang", "runs_after_the_death", "runs_in_a_fresh_child"):
         assert f"PASSED test_cases.py::test_{case}" in text, text
+
+
+# Two folders, one isolated case each: each case waits for the other to have started, so
+# they pass only when their children run at the same time.
+RENDEZVOUS = """
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.workerkit_isolated
+def test_meets_the_other_child():
+    here, there = Path(__file__).parent, Path(__file__).parent.parent / "{other}"
+    (here / "started").touch()
+    deadline = time.monotonic() + 60
+    while not (there / "started").exists():
+        assert time.monotonic() < deadline, "the other folder's child never ran meanwhile"
+        time.sleep(0.05)
+
+
+def test_runs_in_the_parent():
+    Path(__file__).parent.joinpath("parent-ran").touch()
+"""
+
+
+def test_isolation_runs_two_folders_children_at_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fails if the batches of two folders do not run side by side (each case would wait
+    60 s for the other in vain), or if the parent replays an isolated case before it has
+    run its own cases."""
+    monkeypatch.setenv("COLUMNS", "400")
+    pytester.makeini("[pytest]\nworkerkit_child_processes = 2\n")
+    for folder, other in (("a", "b"), ("b", "a")):
+        pytester.mkpydir(folder).joinpath(f"test_{folder}.py").write_text(
+            RENDEZVOUS.replace("{other}", other)
+        )
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", timeout=150)
+    result.assert_outcomes(passed=4)
+    ran = [
+        line.split(" ")[0]
+        for line in result.outlines
+        if line.endswith("PASSED") or " PASSED " in line
+    ]
+    # The parent's own cases first, then the replays of the isolated ones.
+    assert [name.rsplit("::", 1)[-1] for name in ran] == [
+        "test_runs_in_the_parent",
+        "test_runs_in_the_parent",
+        "test_meets_the_other_child",
+        "test_meets_the_other_child",
+    ], result.stdout.str()
+    assert "isolated cases (2 child processes at once)" in result.stdout.str()
+
+
+def test_isolation_refuses_a_lane_count_below_one(pytester: pytest.Pytester) -> None:
+    """Fails if a bad workerkit_child_processes is taken silently instead of named."""
+    pytester.makeini("[pytest]\nworkerkit_child_processes = 0\n")
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*workerkit_child_processes = '0': give a whole number*"])

@@ -138,14 +138,29 @@ class Batch:
         self._changed = threading.Condition()
         self._process: subprocess.Popen[bytes] | None = None
         self._stopped = False
+        # What the run cost: its child processes and their wall time, for the summary.
+        self.children = 0
+        self.seconds = 0.0
 
     def run(self) -> None:
         """Run children until every case has a result (the cases after a hang in a new one)."""
-        while not self._stopped:
-            pending = [i for i in self.items if i.nodeid not in self._results]
-            if not pending:
-                return
-            self._run_child(pending)
+        started = time.monotonic()
+        try:
+            while not self._stopped:
+                pending = [i for i in self.items if i.nodeid not in self._results]
+                if not pending:
+                    return
+                self.children += 1
+                self._run_child(pending)
+        finally:
+            self.seconds = time.monotonic() - started
+
+    def describe(self) -> str:
+        """Say what the batch ran and what it cost: cases, child processes, wall time."""
+        return (
+            f"{self.key}: {len(self.items)} isolated cases in {self.children} child "
+            f"process{'es' if self.children != 1 else ''}, {self.seconds:.0f} s"
+        )
 
     def replay(self, item: pytest.Item) -> None:
         """Wait for ``item``'s result from its child, then pass, fail or skip as it did."""
@@ -212,28 +227,41 @@ class Batch:
 
 
 class Runner:
-    """Run the batches in a background thread, one child at a time, while the parent goes on.
+    """Run the batches in background threads, ``lanes`` children at once, beside the parent.
 
-    The parent's own cases run meanwhile on the other core; an isolated case waits for
-    its result only when its turn comes.
+    The cases a child runs mostly wait (on a legacy stack's timeouts, on its threads), so
+    two children and the parent's own cases share a 2-core machine well. Each lane takes
+    the next batch not yet taken, in the order the parent will replay them; an isolated
+    case waits for its result only when its turn comes.
     """
 
-    def __init__(self, batches: Iterable[Batch]) -> None:
+    def __init__(self, batches: Iterable[Batch], lanes: int = 1) -> None:
         self.batches = list(batches)
-        self._thread = threading.Thread(target=self._run, name="workerkit-isolation", daemon=True)
+        self.lanes = max(1, min(lanes, len(self.batches)))
+        self._next = iter(self.batches)
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"workerkit-isolation-{lane}", daemon=True)
+            for lane in range(self.lanes)
+        ]
 
     def start(self) -> None:
         """Start running the batches."""
         if self.batches:
-            self._thread.start()
+            for thread in self._threads:
+                thread.start()
 
     def stop(self) -> None:
-        """Kill the running child and give up on the cases not run yet."""
+        """Kill the running children and give up on the cases not run yet."""
         for batch in self.batches:
             batch.stop()
 
+    def _take(self) -> Batch | None:
+        with self._lock:
+            return next(self._next, None)
+
     def _run(self) -> None:
-        for batch in self.batches:
+        while (batch := self._take()) is not None:
             try:
                 batch.run()
             except BaseException as exc:  # never leave the parent waiting for a result

@@ -21,6 +21,7 @@ from workerkit.testing import _isolation as isolation
 
 __all__ = [
     "contract_harness",
+    "pytest_addoption",
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
@@ -32,9 +33,32 @@ __all__ = [
     "pytest_runtest_makereport",
     "pytest_runtest_teardown",
     "pytest_sessionfinish",
+    "pytest_terminal_summary",
 ]
 
 _MARKER = "workerkit_contract"
+LANES_INI = "workerkit_child_processes"
+# Two: the isolated cases mostly wait, so two children keep a 2-core machine busy.
+DEFAULT_LANES = 2
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Declare the ini option for how many child pytests run isolated cases at once."""
+    parser.addini(
+        LANES_INI,
+        "how many child pytests run isolated cases (legacy contract cases) at once",
+        default=str(DEFAULT_LANES),
+    )
+
+
+def _lanes(config: pytest.Config) -> int:
+    value = str(config.getini(LANES_INI)).strip()
+    if not value.isdigit() or int(value) < 1:
+        raise pytest.UsageError(
+            f"{LANES_INI} = {value!r}: give a whole number of child processes, 1 or more "
+            f"(the default is {DEFAULT_LANES})."
+        )
+    return int(value)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,13 +128,22 @@ def _isolated(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Lift the parent's per-test timeout from isolated cases: their children keep one each."""
+    """Replay the isolated cases after the parent's own, and lift their per-test timeout.
+
+    Their children run in the background from the start of the run: with the parent's
+    own cases first, the parent waits for a child's result only once it has nothing
+    else to run, instead of at each isolated case it reaches. Their children keep the
+    per-test timeout.
+    """
     if isolation.in_child():
         return
-    for item in items:
-        if _isolated(item):
-            item.stash[isolation.TIMEOUT_KEY] = isolation.case_timeout(item)
-            item.add_marker(pytest.mark.timeout(0), append=False)
+    isolated = [item for item in items if _isolated(item)]
+    for item in isolated:
+        item.stash[isolation.TIMEOUT_KEY] = isolation.case_timeout(item)
+        item.add_marker(pytest.mark.timeout(0), append=False)
+    if isolated:
+        ids = {id(item) for item in isolated}
+        items[:] = [item for item in items if id(item) not in ids] + isolated
 
 
 _RUNNER = pytest.StashKey[isolation.Runner]()
@@ -124,12 +157,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         if _isolated(item):
             folders.setdefault(item.path.parent, []).append(item)
-    batches = [isolation.Batch(str(f), items, session.config) for f, items in folders.items()]
+    root = session.config.rootpath
+    batches = [
+        isolation.Batch(
+            f"{f.relative_to(root)}/" if f.is_relative_to(root) else str(f), items, session.config
+        )
+        for f, items in folders.items()
+    ]
     for batch in batches:
         for item in batch.items:
             item.stash[isolation.BATCH_KEY] = batch
-    runner = session.config.stash[_RUNNER] = isolation.Runner(batches)
+    runner = session.config.stash[_RUNNER] = isolation.Runner(batches, _lanes(session.config))
     runner.start()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say, per batch of isolated cases, how many children it took and how long it ran."""
+    runner = config.stash.get(_RUNNER, None)
+    if runner is None or not runner.batches:
+        return
+    terminalreporter.write_sep("-", f"isolated cases ({runner.lanes} child processes at once)")
+    for batch in runner.batches:
+        terminalreporter.write_line(batch.describe())
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
