@@ -4,6 +4,10 @@ A child pytest (pytester, in a subprocess: the plugin starts child pytests of it
 runs every contract case on the simplified stack and on stacks that each break one
 guarantee (``broken_app.py``); these tests read its report, print which case caught
 which breakage, and fail if a breakage went uncaught or the sound stack failed a case.
+
+The child run takes minutes of mostly waiting, so these tests are isolated: they run in
+the plugin's background children beside the rest of the suite, and the child pytest
+starts in the test body (a fixture would also run in the parent, which only replays).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ CASE = re.compile(
 CASES = [name for name in dir(ContractSuite) if name.startswith("test_contract_")]
 _RANK = {"skipped": 0, "passed": 1, "failed": 2}
 
-pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow, pytest.mark.workerkit_isolated]
 
 Outcomes = dict[str, dict[str, str]]
 
@@ -38,14 +42,13 @@ def _child_runs() -> dict[str, pytest.RunResult]:
     return {}
 
 
-@pytest.fixture
-def outcomes(pytester: pytest.Pytester, _child_runs: dict[str, pytest.RunResult]) -> Outcomes:
+def _outcomes(pytester: pytest.Pytester, runs: dict[str, pytest.RunResult]) -> Outcomes:
     """Run the plugin on the broken stacks; return {stack: {case: passed|failed|skipped}}."""
-    if "broken" not in _child_runs:
-        _child_runs["broken"] = pytester.runpytest_subprocess(
+    if "broken" not in runs:
+        runs["broken"] = pytester.runpytest_subprocess(
             "-p", "no:cacheprovider", "-rA", str(HERE / "broken_app.py"), timeout=540
         )
-    result = _child_runs["broken"]
+    result = runs["broken"]
     assert result.ret == pytest.ExitCode.TESTS_FAILED, "\n".join(result.outlines[-30:])
     found: Outcomes = defaultdict(lambda: dict.fromkeys(CASES, "skipped"))
     lines = 0
@@ -62,8 +65,11 @@ def outcomes(pytester: pytest.Pytester, _child_runs: dict[str, pytest.RunResult]
 
 
 def test_broken_stacks_each_caught_by_a_contract_case(
-    outcomes: Outcomes, capsys: pytest.CaptureFixture[str]
+    pytester: pytest.Pytester,
+    _child_runs: dict[str, pytest.RunResult],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    outcomes = _outcomes(pytester, _child_runs)
     table = ["", "broken stack            cases that caught it"]
     for stack in BROKEN:
         caught = sorted(case for case, state in outcomes[stack].items() if state == "failed")
@@ -75,7 +81,10 @@ def test_broken_stacks_each_caught_by_a_contract_case(
     assert not uncaught, f"no contract case caught: {uncaught}\n" + "\n".join(table)
 
 
-def test_broken_stacks_sound_stack_passes_every_case(outcomes: Outcomes) -> None:
+def test_broken_stacks_sound_stack_passes_every_case(
+    pytester: pytest.Pytester, _child_runs: dict[str, pytest.RunResult]
+) -> None:
+    outcomes = _outcomes(pytester, _child_runs)
     # Every case passed for at least one kind, and failed for none.
     sound = outcomes["simplified"]
     assert {case: state for case, state in sound.items() if state != "passed"} == {}
