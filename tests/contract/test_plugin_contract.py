@@ -202,6 +202,9 @@ class TestImageLibraryContract(ContractSuite):
             "search": lambda r: _long_search(r, LEGACY_SEARCH_S),
             "annotation": lambda r: _long_annotation(r, "slow_vision_api"),
         },
+        # A quick job here ends within a few seconds even on a loaded machine; a wait for
+        # an end that never comes (a legacy defect) costs this much, not the default 60 s.
+        terminal_timeout_s=20.0,
         long_step_s={
             "registration": SLOW_API_LATENCY_S,
             "search": LONG_SEARCH_S,

@@ -46,6 +46,9 @@ class Contract:
     inside it, and a canceled long job must end within half that step. A kind in
     ``uninterruptible`` (its long step is one call nothing can stop) is only held to
     ending canceled. ``cancel_after_ms`` is how long a long job runs before it is canceled.
+    ``terminal_timeout_s`` is how long a case waits for a job's end (and gives
+    ``wait_for_all``): a stack that never ends a job costs that much per case, so set it
+    near what the quick jobs need on a loaded machine.
     ``failing`` gives, for the kinds that have one, a job whose work raises (the cases
     about failures skip the other kinds). A sample given as a function of the test's
     ``request`` is called once for every job a case starts (a case may start several):
