@@ -100,22 +100,33 @@ def test_runs_here():
 """
 
 
+Outcome = tuple[pytest.RunResult, dict[str, int]]
+
+
+@pytest.fixture(scope="module")
+def _runs() -> dict[str, Outcome]:
+    """Keep the module's one run of the cases above: both tests read it."""
+    return {}
+
+
 @pytest.fixture
 def outcome(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> tuple[pytest.RunResult, dict[str, int]]:
-    """Run the cases above; return the run and, per case that noted it, its process id."""
-    monkeypatch.setenv("COLUMNS", "400")  # the summary lines in full
-    pytester.makeini("[pytest]\ntimeout_method = thread\n")
-    pytester.makepyfile(test_cases=CASES)
-    result = pytester.runpytest_subprocess("-rA", "-p", "no:cacheprovider")
-    lines = (pytester.path / "pids.txt").read_text().splitlines()
-    pids = {name: int(pid) for name, pid in (line.rsplit(" ", 1) for line in lines)}
-    return result, pids
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, _runs: dict[str, Outcome]
+) -> Outcome:
+    """Run the cases above once; return the run and, per case that noted it, its process id."""
+    if "cases" not in _runs:
+        monkeypatch.setenv("COLUMNS", "400")  # the summary lines in full
+        pytester.makeini("[pytest]\ntimeout_method = thread\n")
+        pytester.makepyfile(test_cases=CASES)
+        result = pytester.runpytest_subprocess("-rA", "-p", "no:cacheprovider")
+        lines = (pytester.path / "pids.txt").read_text().splitlines()
+        pids = {name: int(pid) for name, pid in (line.rsplit(" ", 1) for line in lines)}
+        _runs["cases"] = (result, pids)
+    return _runs["cases"]
 
 
 def test_isolation_replays_each_outcome_of_the_child(
-    outcome: tuple[pytest.RunResult, dict[str, int]],
+    outcome: Outcome,
 ) -> None:
     """Fails if a child's pass, failure, skip, xfail, hang or death is reported otherwise."""
     result, _ = outcome
@@ -145,7 +156,7 @@ def test_isolation_replays_each_outcome_of_the_child(
 
 
 def test_isolation_goes_on_in_a_new_child_after_a_hang_a_death_or_an_unfit_case(
-    outcome: tuple[pytest.RunResult, dict[str, int]],
+    outcome: Outcome,
 ) -> None:
     """Fails if the cases after a hang, a crash or a case that ended its child are lost or
     share that child; or if the folder's cases do not share one child."""
