@@ -6,11 +6,11 @@ cancel, or ``terminate()`` a thread inside a C call and leave a lock held foreve
 whole run, or hangs it until the CI limit. So every isolated case (each legacy
 contract case, and each test marked ``workerkit_isolated``) runs in a child pytest:
 the cases of one folder together, in one child, so the child pays its start-up and
-its session fixtures once. The children run one after another in a background thread
-of the parent from the start of the run, while the parent runs its own cases. The
-parent watches each case a child runs; a case that runs past its timeout is killed
-with the child, and a hang or a death by signal is that case's result. The rest of
-the batch then runs in a new child.
+its session fixtures once. The children run in background threads of the parent from
+the start of the run, a few at once (``Runner``'s lanes), while the parent runs its own
+cases first and replays the isolated ones last. The parent watches each case a child
+runs; a case that runs past its timeout is killed with the child, and a hang or a death
+by signal is that case's result. The rest of the batch then runs in a new child.
 
 In the parent an isolated case still sets up and tears down its fixtures, but its
 test function does not run: its call phase replays the child's outcome (passed,
