@@ -176,7 +176,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     runner = config.stash.get(_RUNNER, None)
     if runner is None or not runner.batches:
         return
-    terminalreporter.write_sep("-", f"isolated cases ({runner.lanes} child processes at once)")
+    lanes = f"{runner.lanes} child process{'es' if runner.lanes != 1 else ''} at once"
+    terminalreporter.write_sep("-", f"isolated cases ({lanes})")
     for batch in runner.batches:
         terminalreporter.write_line(batch.describe())
 
