@@ -158,8 +158,8 @@ class Batch:
     def describe(self) -> str:
         """Say what the batch ran and what it cost: cases, child processes, wall time."""
         return (
-            f"{self.key}: {len(self.items)} isolated cases in {self.children} child "
-            f"process{'es' if self.children != 1 else ''}, {self.seconds:.0f} s"
+            f"{self.key}: {len(self.items)} isolated cases in "
+            f"{child_processes(self.children)}, {self.seconds:.0f} s"
         )
 
     def replay(self, item: pytest.Item) -> None:
@@ -358,6 +358,11 @@ def _command(items: list[pytest.Item], basetemp: Path) -> list[str]:
         f"--basetemp={basetemp}",
         *[item.nodeid for item in items],
     ]
+
+
+def child_processes(count: int) -> str:
+    """Return "1 child process" or "N child processes"."""
+    return f"{count} child process{'' if count == 1 else 'es'}"
 
 
 def case_timeout(item: pytest.Item) -> float:

@@ -137,13 +137,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
     if isolation.in_child():
         return
-    isolated = [item for item in items if _isolated(item)]
+    own: list[pytest.Item] = []
+    isolated: list[pytest.Item] = []
+    for item in items:
+        (isolated if _isolated(item) else own).append(item)
     for item in isolated:
         item.stash[isolation.TIMEOUT_KEY] = isolation.case_timeout(item)
         item.add_marker(pytest.mark.timeout(0), append=False)
-    if isolated:
-        ids = {id(item) for item in isolated}
-        items[:] = [item for item in items if id(item) not in ids] + isolated
+    items[:] = own + isolated
 
 
 _RUNNER = pytest.StashKey[isolation.Runner]()
@@ -176,8 +177,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     runner = config.stash.get(_RUNNER, None)
     if runner is None or not runner.batches:
         return
-    lanes = f"{runner.lanes} child process{'es' if runner.lanes != 1 else ''} at once"
-    terminalreporter.write_sep("-", f"isolated cases ({lanes})")
+    lanes = isolation.child_processes(runner.lanes)
+    terminalreporter.write_sep("-", f"isolated cases ({lanes} at once)")
     for batch in runner.batches:
         terminalreporter.write_line(batch.describe())
 
