@@ -304,15 +304,16 @@ def test_shadow_candidate_events_never_reach_ui_signals(
     events: list[tuple[str, tuple[object, ...]]] = []
     for name in UI_SIGNALS:
         getattr(service, name).connect(lambda *args, name=name: events.append((name, args)))
+    # LoRAIro's manager forgets a job in the worker's thread and posts its count after
+    # the job's end: wait for that signal before the next start, or the service sees the
+    # count go from 1 to 1 (the thumbnail job already active) and rightly stays silent.
+    ended = lambda n: [name for name, _ in events].count("all_workers_finished") >= n  # noqa: E731
     search = service.start_search(SearchConditions(limit=4))
     run.until_compared(qtbot, search, 1)
+    qtbot.waitUntil(lambda: ended(1), timeout=LONG)
     thumbs = service.start_thumbnail_loading(run.finished[search].image_metadata, THUMB_SIZE)
     run.until_compared(qtbot, thumbs, 2)
-    # LoRAIro's manager forgets a job in the worker's thread; its count signal reaches
-    # the GUI thread after that, queued: wait for the signal, not for the count.
-    qtbot.waitUntil(
-        lambda: [name for name, _ in events].count("all_workers_finished") >= 2, timeout=LONG
-    )
+    qtbot.waitUntil(lambda: ended(2), timeout=LONG)
     assert service.get_active_worker_count() == 0
     job_ids = {a for _, args in events for a in args if isinstance(a, str) and "_" in a}
     assert job_ids == {search, thumbs}
