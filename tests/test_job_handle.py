@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import sys
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -19,6 +21,7 @@ from workerkit._errors import JobPending, WorkerError
 from workerkit._job import JobState, wait_until
 from workerkit._kind import DeclarationError
 from workerkit._progress import WorkerProgress
+from workerkit._stack import Stack
 
 from .child import run_child
 from .legacy.shapes import ResultWorker
@@ -179,6 +182,68 @@ def test_job_handle_connected_after_the_end_hears_it_once(
     qtbot.waitUntil(lambda: heard == [3], timeout=WAIT_MS)
     qtbot.wait(50)
     assert heard == [3]
+
+
+class StoppedClockStack(Stack):
+    """A stack whose ids come from a clock that has not ticked: every job gets ``echo_1``.
+
+    Its jobs end when the test calls ``finish``, on the GUI thread, in start order.
+    """
+
+    def __init__(self, app: App, parent: Any = None) -> None:
+        super().__init__(app, parent)
+        self.started = self.ended = 0
+
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Count the job and give it the one id."""
+        self.started += 1
+        self.job_started.emit(kind.name, "echo_1")
+        return "echo_1"
+
+    def finish(self, result: object) -> None:
+        """End the oldest job with ``result``."""
+        self.ended += 1
+        self.job_finished.emit("echo", "echo_1", result)
+        self.active_count_changed.emit(self.active_count())
+
+    def cancel(self, job_id: str) -> bool:
+        """Refuse: these jobs only finish."""
+        return False
+
+    def active_job_ids(self) -> list[str]:
+        """Return the one id once per job not finished."""
+        return ["echo_1"] * (self.started - self.ended)
+
+    def wait_for_all(self, timeout_ms: int) -> bool:
+        """Say whether every job finished."""
+        return self.started == self.ended
+
+    def shutdown(self, timeout_ms: int) -> bool:
+        """Say whether every job finished."""
+        return self.wait_for_all(timeout_ms)
+
+
+def test_job_handle_a_reused_id_ends_each_handle_in_start_order(
+    qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fails if a stack's reused id hands the first job's end to the second job's handle.
+
+    LoRAIro's 2025 manager makes ids from the clock's seconds: a job started just after
+    another one ended, before that end reached the GUI thread, gets the same id.
+    """
+    service = JobService(App("clock", [echo_kind], legacy_stack=StoppedClockStack))
+    stack = service.stack("legacy")
+    assert isinstance(stack, StoppedClockStack)
+    first = service.start("echo", 1)
+    with caplog.at_level(logging.WARNING, logger="workerkit._service"):
+        second = service.start("echo", 2)
+    assert "gave the new echo job the id 'echo_1'" in caplog.text
+    stack.finish(1)
+    assert first.state is JobState.FINISHED and first.result() == 1
+    assert second.state is JobState.RUNNING and service.job("echo_1") is second
+    stack.finish(2)
+    assert second.result() == 2 and service.job("echo_1") is None
+    assert service.shutdown(1000)
 
 
 def test_job_handle_a_dropped_handle_and_its_signals_are_freed(

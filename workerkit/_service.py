@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
@@ -108,6 +109,9 @@ class JobService(QObject):
         self._closed = False
         # The handles of running jobs (a caller may drop its own), removed at their end.
         self._jobs: dict[str, Job[Any]] = {}
+        # Handles whose stack gave them the id of a job whose end has not arrived yet
+        # (a stack with clock-made ids), in start order: each end goes to the oldest.
+        self._reused: dict[str, deque[Job[Any]]] = {}
         # Ends of jobs whose start() had not returned yet, by job id.
         self._starting: dict[str, tuple[JobState, object]] = {}
         # How many handles have signals (made on first use): progress reaches handles
@@ -203,11 +207,26 @@ class JobService(QObject):
             job_id = self._started_on(self.stack(route), declared, args, kwargs)
         job: Job[Any] = Job(self, job_id, str(declared.name))
         early = self._starting.pop(job_id, None)
-        if early is None:
-            self._jobs[job_id] = job
-        else:  # the stack ended the job before start() returned
+        if early is not None:  # the stack ended the job before start() returned
             job._end(*early)
+        elif job_id in self._jobs:
+            self._reused_id(route, job)
+        else:
+            self._jobs[job_id] = job
         return job
+
+    def _reused_id(self, route: str, job: Job[Any]) -> None:
+        """Queue the handle of a job whose id an earlier job still waiting for its end has."""
+        logger.warning(
+            "The %s stack gave the new %s job the id %r, which an earlier job whose end has "
+            "not reached the service yet also has; their ends go to the handles in start "
+            "order, but progress and cancel() cannot tell the two apart. Make the stack's "
+            "ids unique (workerkit._stack.new_job_id makes such ids).",
+            route,
+            job.kind,
+            job.id,
+        )
+        self._reused.setdefault(job.id, deque()).append(job)
 
     # --- batches -------------------------------------------------------------------------
 
@@ -493,10 +512,17 @@ class JobService(QObject):
             job._end(JobState.CANCELED, None)
 
     def _ended(self, job_id: str, state: JobState, outcome: object) -> Job[Any] | None:
-        """Forget the ended job's handle; note an end that came while its start() ran."""
+        """Forget the ended job's handle; note an end that came while its start() ran.
+
+        A handle queued behind it under the same id (``_reused_id``) takes its place.
+        """
         job = self._jobs.pop(job_id, None)
         if job is None:
             self._starting.setdefault(job_id, (state, outcome))
+        elif (waiting := self._reused.get(job_id)) is not None:
+            self._jobs[job_id] = waiting.popleft()
+            if not waiting:
+                del self._reused[job_id]
         return job
 
     @Slot(int)
