@@ -11,9 +11,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
+from unittest import mock
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
+from workerkit.simplified import _stack as simplified_stack
 from workerkit.simplified._signals import CANCELED, FAILED, FINISHED, PROGRESS
 from workerkit.simplified._stack import SimplifiedStack, _InFlight
 
@@ -358,6 +360,16 @@ class ChangedResult(SimplifiedStack):
         super()._settle(job_id, outcome, ("changed", payload) if outcome == FINISHED else payload)
 
 
+class ClockIds(SimplifiedStack):
+    """Break: job ids are made from the clock's seconds, like LoRAIro's 2025 manager's."""
+
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Start the job under an id made from the current second."""
+        clock_id = lambda kind: f"{kind.prefix}_{int(time.time())}"  # noqa: E731
+        with mock.patch.object(simplified_stack, "new_job_id", clock_id):
+            return super().start(kind, args, kwargs)
+
+
 BROKEN: dict[str, type[Stack]] = {
     "second_terminal": SecondTerminal,
     "progress_after_end": ProgressAfterEnd,
@@ -376,6 +388,7 @@ BROKEN: dict[str, type[Stack]] = {
     "uncounted_jobs": UncountedJobs,
     "cancel_beats_write": CancelBeatsWrite,
     "changed_result": ChangedResult,
+    "clock_ids": ClockIds,
 }
 
 # The broken stacks the writing kind runs on: every case, on every broken stack, for

@@ -52,6 +52,19 @@ class ContractSuite:
         assert not h.log.after_terminal(job_id), story
         assert not h.service.is_active(job_id), story
 
+    def test_contract_each_job_gets_an_id_of_its_own(self, contract_harness: Harness) -> None:
+        """Jobs started one right after another's end each get an id no earlier job had.
+
+        Fails on ids made from the clock (jobs started within one tick share an id, and
+        one job's events are taken for the other's) or from a counter that starts again.
+        """
+        h = contract_harness
+        ids: list[str] = []
+        for _ in range(3):
+            ids.append(h.start("quick"))
+            h.wait_terminal(ids[-1])
+        assert len(set(ids)) == len(ids), f"job ids given out twice: {ids}"
+
     def test_contract_cancel_ends_canceled_not_failed(self, contract_harness: Harness) -> None:
         """A cancel inside the long step ends the job with ``canceled``, soon, and only that.
 
