@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from PySide6.QtCore import QEventLoop, QThread, QTimer
+from PySide6.QtCore import QThread
 
 from tests.keepalive import legacy_workers_kept
 from workerkit import STACKS
+from workerkit._job import wait_until
 from workerkit.imagelib.domain.fakeapi import FakeVisionServer
 from workerkit.imagelib.domain.imaging import ImageError
 from workerkit.imagelib.domain.intake import prepare_image
@@ -247,21 +248,7 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVisionServer]:
 
 def spin_until(condition: Callable[[], bool], timeout_ms: int) -> bool:
     """Run the Qt event loop until ``condition()`` holds or ``timeout_ms`` passed; return it."""
-    if condition():
-        return True
-    loop = QEventLoop()
-    poll = QTimer(loop)
-    poll.setInterval(5)
-    poll.timeout.connect(lambda: condition() and loop.quit())
-    deadline = QTimer(loop)
-    deadline.setSingleShot(True)
-    deadline.timeout.connect(loop.quit)
-    poll.start()
-    deadline.start(timeout_ms)
-    loop.exec()
-    poll.stop()
-    deadline.stop()
-    return condition()
+    return wait_until(condition, timeout_ms)
 
 
 # --- recording what a service reports ----------------------------------------------------

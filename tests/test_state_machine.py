@@ -118,6 +118,8 @@ SETTLE_MS = 15_000
 MIXED_SETTLE_MS = 5_000
 # After the service looks settled, this long without a late event counts as "nothing after".
 QUIET_MS = 40
+# How long the count signal may lag the manager's dict (it is posted from a worker thread).
+COUNT_LAG_MS = 2_000
 SHUTDOWN_MS = 10_000
 THREADS_GONE_MS = 30_000
 CHILD_TIMEOUT_S = 150
@@ -868,11 +870,15 @@ class _ServiceMachine(RuleBasedStateMachine):
             # Simplified bookkeeping changes on the GUI thread, with the events: it is exact.
             if job.stack == "simplified" and not job.ended and job.job_id not in ids:
                 raise self._fail(f"{job.describe()} has not ended but does not count as active")
-        last_signal = self.counts[-1][1] if self.counts else 0
-        if exact and last_signal != count:
+        # LoRAIro's manager forgets a job in the worker's thread, then posts the count: the
+        # signal may still be on its way to the GUI thread. It must come, within a moment.
+        last_signal = lambda: self.counts[-1][1] if self.counts else 0  # noqa: E731
+        agrees = lambda: last_signal() == service.get_active_worker_count()  # noqa: E731
+        if exact and not spin_until(agrees, COUNT_LAG_MS):
             raise self._fail(
-                f"active_worker_count_changed last said {last_signal}, "
-                f"get_active_worker_count() says {count}"
+                f"active_worker_count_changed last said {last_signal()}, "
+                f"get_active_worker_count() says {service.get_active_worker_count()} "
+                f"{COUNT_LAG_MS} ms later"
             )
         self._check_all_finished(settled=settled)
 

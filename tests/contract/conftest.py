@@ -34,6 +34,7 @@ from PySide6.QtCore import QEventLoop, QObject, QSize, QTimer
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.fakeapi import FakeVisionServer
 from workerkit.imagelib.domain.store import ImageRecord, ImageStore
+from workerkit.imagelib.legacy_workers.manager import CANCEL_WAIT_MS
 from workerkit.imagelib.sample import SampleManifest
 from workerkit.imagelib.service import WorkerService
 
@@ -462,7 +463,15 @@ class Scenarios:
         key = (scenario, kind, stack)
         if key not in self._runs:
             self._runs[key] = self._run(scenario, kind, stack)
-        return self._runs[key]
+        run = self._runs[key]
+        if stack == "legacy" and any(c.seconds >= CANCEL_WAIT_MS / 1000 for c in run.cancels):
+            # On a loaded machine the job may not reach its next check within the manager's
+            # wait; what the case checks then depends on where terminate() hit the thread.
+            pytest.xfail(
+                f"D3/D4: the legacy cancel waited its full {CANCEL_WAIT_MS} ms for the "
+                f"{kind} job to reach a check, then terminate()d its thread; {run.describe()}"
+            )
+        return run
 
     def _run(self, scenario: str, kind: str, stack: str) -> Run:
         slow = scenario != "finished"
