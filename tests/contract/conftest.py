@@ -496,6 +496,9 @@ class Scenarios:
         run = Run(kind, stack, job_id, log.events)
         _await_terminal(log, run)
         run.longest_stall_s = stall.stop()
+        # LoRAIro's manager posts its count and all-finished from the worker's thread after
+        # the job's end: let them arrive, or a late one is taken for a reply to the cancel.
+        spin_until(lambda: bool(log.named("all_workers_finished")), LONG_MS)
         spin_for(QUIET_MS)
         _note_state(service, run)
         seen = len(log.events)
