@@ -172,8 +172,9 @@ def test_isolation_goes_on_in_a_new_child_after_a_hang_a_death_or_an_unfit_case(
         assert f"PASSED test_cases.py::test_{case}" in text, text
 
 
-# Two folders, one isolated case each: each case waits for the other to have started, so
-# they pass only when their children run at the same time.
+# Two isolated cases, each waiting for the other to have started: they pass only when
+# their children run at the same time. {marker} and {other} (the other case's file, from
+# the project's root) are filled in per layout.
 RENDEZVOUS = """
 import time
 from pathlib import Path
@@ -181,33 +182,49 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.workerkit_isolated
+@{marker}
 def test_meets_the_other_child():
-    here, there = Path(__file__).parent, Path(__file__).parent.parent / "{other}"
-    (here / "started").touch()
+    Path(__file__).with_suffix(".started").touch()
+    there = Path(__file__).parents[1] / "{other}"
     deadline = time.monotonic() + 60
-    while not (there / "started").exists():
-        assert time.monotonic() < deadline, "the other folder's child never ran meanwhile"
+    while not there.with_suffix(".started").exists():
+        assert time.monotonic() < deadline, "the other case's child never ran meanwhile"
         time.sleep(0.05)
 
 
 def test_runs_in_the_parent():
-    Path(__file__).parent.joinpath("parent-ran").touch()
+    Path(__file__).with_suffix(".parent-ran").touch()
 """
 
+ISOLATED = "pytest.mark.workerkit_isolated"
+LAYOUTS = {
+    # One child per folder: the folders' children run side by side.
+    "two folders": {
+        "a/test_a.py": (ISOLATED, "b/test_b.py"),
+        "b/test_b.py": (ISOLATED, "a/test_a.py"),
+    },
+    # A case given a child of its own runs beside its folder's child.
+    "a child of its own": {
+        "a/test_a.py": (ISOLATED, "a/test_own.py"),
+        "a/test_own.py": (f'{ISOLATED}(child="own")', "a/test_a.py"),
+    },
+}
 
-def test_isolation_runs_two_folders_children_at_once(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_isolation_runs_two_children_at_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
-    """Fails if the batches of two folders do not run side by side (each case would wait
-    60 s for the other in vain), or if the parent replays an isolated case before it has
-    run its own cases."""
+    """Fails if two batches (two folders, or a folder and a case with a child of its own) do
+    not run side by side (each case would wait 60 s for the other in vain), or if the parent
+    replays an isolated case before it has run its own cases."""
     monkeypatch.setenv("COLUMNS", "400")
     pytester.makeini("[pytest]\nworkerkit_child_processes = 2\n")
-    for folder, other in (("a", "b"), ("b", "a")):
-        pytester.mkpydir(folder).joinpath(f"test_{folder}.py").write_text(
-            RENDEZVOUS.replace("{other}", other)
-        )
+    for path, (marker, other) in LAYOUTS[layout].items():
+        file = pytester.path / path
+        file.parent.mkdir(exist_ok=True)
+        file.parent.joinpath("__init__.py").touch()
+        file.write_text(RENDEZVOUS.replace("{marker}", marker).replace("{other}", other))
     result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider", timeout=150)
     result.assert_outcomes(passed=4)
     ran = [
@@ -222,7 +239,10 @@ def test_isolation_runs_two_folders_children_at_once(
         "test_meets_the_other_child",
         "test_meets_the_other_child",
     ], result.stdout.str()
-    assert "isolated cases (2 child processes at once)" in result.stdout.str()
+    text = result.stdout.str()
+    assert "isolated cases (2 child processes at once)" in text
+    if layout == "a child of its own":
+        assert re.search(r"^a/ \(own\): 1 isolated cases in 1 child process", text, re.M), text
 
 
 def test_isolation_refuses_a_lane_count_below_one(pytester: pytest.Pytester) -> None:

@@ -31,7 +31,12 @@ CASE = re.compile(
 CASES = [name for name in dir(ContractSuite) if name.startswith("test_contract_")]
 _RANK = {"skipped": 0, "passed": 1, "failed": 2}
 
-pytestmark = [pytest.mark.timeout(600), pytest.mark.slow, pytest.mark.workerkit_isolated]
+# A child of its own: its three minutes of waiting run beside the folder's other cases.
+pytestmark = [
+    pytest.mark.timeout(600),
+    pytest.mark.slow,
+    pytest.mark.workerkit_isolated(child="broken_stacks"),
+]
 
 Outcomes = dict[str, dict[str, str]]
 

@@ -68,8 +68,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        f"{isolation.MARKER}: run this test in a child pytest, where a hang or a crash "
-        "is its result (for tests that drive a legacy stack)",
+        f"{isolation.MARKER}(child=None): run this test in a child pytest, where a hang or "
+        "a crash is its result (for tests that drive a legacy stack); the tests of a folder "
+        "share a child, those given a child='name' share one of their own",
     )
 
 
@@ -126,6 +127,19 @@ def _isolated(item: pytest.Item) -> bool:
     return contract is not None and contract.args[1] == "legacy"
 
 
+def _batch_key(item: pytest.Item, root: Path) -> str:
+    """Name the batch of an isolated case: its folder, and its own child's name if it has one.
+
+    A long case that mostly waits can take a child of its own (``child="name"``), so that
+    it runs beside its folder's other cases instead of after them.
+    """
+    folder = item.path.parent
+    key = f"{folder.relative_to(root)}/" if folder.is_relative_to(root) else str(folder)
+    marker = item.get_closest_marker(isolation.MARKER)
+    child = marker.kwargs.get("child") if marker is not None else None
+    return key if child is None else f"{key} ({child})"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Replay the isolated cases after the parent's own, and lift their per-test timeout.
@@ -151,20 +165,14 @@ _RUNNER = pytest.StashKey[isolation.Runner]()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Group the isolated cases of each folder into one batch; start running them now."""
+    """Group the isolated cases of each folder (or named child) into a batch; start them now."""
     if isolation.in_child() or session.config.option.collectonly:
         return
-    folders: dict[Path, list[pytest.Item]] = {}
+    groups: dict[str, list[pytest.Item]] = {}
     for item in session.items:
         if _isolated(item):
-            folders.setdefault(item.path.parent, []).append(item)
-    root = session.config.rootpath
-    batches = [
-        isolation.Batch(
-            f"{f.relative_to(root)}/" if f.is_relative_to(root) else str(f), items, session.config
-        )
-        for f, items in folders.items()
-    ]
+            groups.setdefault(_batch_key(item, session.config.rootpath), []).append(item)
+    batches = [isolation.Batch(key, items, session.config) for key, items in groups.items()]
     for batch in batches:
         for item in batch.items:
             item.stash[isolation.BATCH_KEY] = batch
