@@ -118,7 +118,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the whole run. A hang or a crash in the child is an expected failure of such a test.
     """
     for item in items:
-        if item.path.is_relative_to(HERE) and _runs_legacy(item):
+        marked = item.get_closest_marker("workerkit_isolated") is not None
+        if item.path.is_relative_to(HERE) and not marked and _runs_legacy(item):
             item.add_marker(pytest.mark.workerkit_isolated)
 
 

@@ -135,8 +135,9 @@ def _batch_key(item: pytest.Item, root: Path) -> str:
     """
     folder = item.path.parent
     key = f"{folder.relative_to(root)}/" if folder.is_relative_to(root) else str(folder)
-    marker = item.get_closest_marker(isolation.MARKER)
-    child = marker.kwargs.get("child") if marker is not None else None
+    # Any of its markers may name the child: a hook may add a plain one closer to the test.
+    names = (m.kwargs["child"] for m in item.iter_markers(isolation.MARKER) if "child" in m.kwargs)
+    child = next(names, None)
     return key if child is None else f"{key} ({child})"
 
 
