@@ -323,7 +323,9 @@ def test_shadow_candidate_events_never_reach_ui_signals(
     assert names.count("thumbnail_started") == names.count("thumbnail_finished") == 1
     assert names.count("job_finished") == 2
     counts = [args[0] for name, args in events if name == "active_worker_count_changed"]
-    assert set(counts) == {0, 1}
+    # Never two (a counted candidate); the 1 may be missed when a quick job ends in its
+    # thread before the manager's start count is read on the GUI thread.
+    assert counts[-1] == 0 and set(counts) <= {0, 1}
     assert names.count("all_workers_finished") == 2
     # The candidate shares the simplified stack's pool, but none of its jobs is counted.
     stacks = service.get_service_summary()["stacks"]

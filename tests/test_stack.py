@@ -110,6 +110,36 @@ def test_stack_reports_from_a_worker_thread_arrive_on_the_gui_thread_in_order(
     assert all(e.on_gui_thread for e in events)
 
 
+def test_service_sends_all_finished_for_jobs_their_stack_forgot_before_counting(
+    qtbot: QtBot, service: JobService
+) -> None:
+    """Fails if all_jobs_finished needs the total to have read above zero on the GUI thread.
+
+    LoRAIro's manager forgets a quick job in the worker's thread, which can happen before
+    the count it sends from start() is read: the total then never leaves zero on the GUI
+    thread, yet the manager itself would have sent all_workers_finished.
+    """
+    log = EventLog(service)
+    stack = service.stack("legacy")
+    assert isinstance(stack, ScriptedStack)
+
+    def forgotten_in_a_worker_thread(job_id: str) -> None:
+        stack.jobs.remove(job_id)
+        stack.report_finished(job_id, "done")
+        stack.report_count()
+        stack.report_count()  # a second count at zero is not a second end
+
+    for ended in (1, 2):
+        job_id = service.start("plain").id
+        worker = threading.Thread(target=forgotten_in_a_worker_thread, args=(job_id,))
+        worker.start()
+        worker.join(10)
+        qtbot.waitUntil(lambda n=2 * ended: len(log.counts) == n, timeout=5000)
+        assert log.all_finished == ended
+        assert log.all_finished_at[-1] >= log.terminal(job_id)[0].at
+    assert set(log.counts) == {0}
+
+
 def test_stack_report_failed_wraps_a_message_and_keeps_an_exception(
     qtbot: QtBot, service: JobService
 ) -> None:

@@ -106,6 +106,10 @@ class JobService(QObject):
         self._shadow_candidate = _shadow_candidate
         self._shadow: ShadowRunner | None = None
         self._reported_count = 0
+        # True from a start() until the next all_jobs_finished: a job may end in its thread
+        # before its stack's first count reaches the GUI thread, so the total never reads
+        # more than zero there, yet the job's end still owes the app an all_jobs_finished.
+        self._started_since_idle = False
         self._closed = False
         # The handles of running jobs (a caller may drop its own), removed at their end.
         self._jobs: dict[str, Job[Any]] = {}
@@ -205,6 +209,7 @@ class JobService(QObject):
             job_id = self._shadow_runner().start(declared, args, kwargs)
         else:
             job_id = self._started_on(self.stack(route), declared, args, kwargs)
+        self._started_since_idle = True
         job: Job[Any] = Job(self, job_id, str(declared.name))
         early = self._starting.pop(job_id, None)
         if early is not None:  # the stack ended the job before start() returned
@@ -295,6 +300,7 @@ class JobService(QObject):
         route = self._flags[declared.name].value
         stack = None if route == "shadow" else self.stack(route)
         batch_id = stack._start_batch(declared, tuples, batch, max_pending) if stack else None
+        self._started_since_idle = self._started_since_idle or batch_id is not None
         if batch_id is None:
             feeder = Feeder(
                 self,
@@ -530,7 +536,8 @@ class JobService(QObject):
         total = self.active_count()
         previous, self._reported_count = self._reported_count, total
         self.active_count_changed.emit(total)
-        if total == 0 and previous > 0:
+        if total == 0 and (previous > 0 or self._started_since_idle):
+            self._started_since_idle = False
             self.all_jobs_finished.emit()
 
 
