@@ -110,14 +110,16 @@ def test_stack_reports_from_a_worker_thread_arrive_on_the_gui_thread_in_order(
     assert all(e.on_gui_thread for e in events)
 
 
-def test_service_sends_all_finished_for_jobs_their_stack_forgot_before_counting(
-    qtbot: QtBot, service: JobService
+@pytest.mark.parametrize("count_first", [False, True], ids=["end_then_count", "count_then_end"])
+def test_service_sends_all_finished_after_the_end_of_jobs_forgotten_before_counting(
+    qtbot: QtBot, service: JobService, count_first: bool
 ) -> None:
-    """Fails if all_jobs_finished needs the total to have read above zero on the GUI thread.
+    """Fails if all_jobs_finished needs a count above zero, or comes before the job's end.
 
     LoRAIro's manager forgets a quick job in the worker's thread, which can happen before
     the count it sends from start() is read: the total then never leaves zero on the GUI
-    thread, yet the manager itself would have sent all_workers_finished.
+    thread, yet the manager itself would have sent all_workers_finished. A stack may also
+    send its count before the job's end.
     """
     log = EventLog(service)
     stack = service.stack("legacy")
@@ -125,16 +127,18 @@ def test_service_sends_all_finished_for_jobs_their_stack_forgot_before_counting(
 
     def forgotten_in_a_worker_thread(job_id: str) -> None:
         stack.jobs.remove(job_id)
+        if count_first:
+            stack.report_count()
         stack.report_finished(job_id, "done")
-        stack.report_count()
-        stack.report_count()  # a second count at zero is not a second end
+        stack.report_count()  # a count at zero after the end is not a second end
 
     for ended in (1, 2):
         job_id = service.start("plain").id
+        counts = len(log.counts) + 1 + count_first
         worker = threading.Thread(target=forgotten_in_a_worker_thread, args=(job_id,))
         worker.start()
         worker.join(10)
-        qtbot.waitUntil(lambda n=2 * ended: len(log.counts) == n, timeout=5000)
+        qtbot.waitUntil(lambda n=counts: len(log.counts) == n, timeout=5000)
         assert log.all_finished == ended
         assert log.all_finished_at[-1] >= log.terminal(job_id)[0].at
     assert set(log.counts) == {0}

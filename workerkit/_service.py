@@ -105,11 +105,11 @@ class JobService(QObject):
         self._shadow_log = Path(shadow_log) if shadow_log else Path.cwd() / DEFAULT_SHADOW_LOG
         self._shadow_candidate = _shadow_candidate
         self._shadow: ShadowRunner | None = None
-        self._reported_count = 0
-        # True from a start() until the next all_jobs_finished: a job may end in its thread
-        # before its stack's first count reaches the GUI thread, so the total never reads
-        # more than zero there, yet the job's end still owes the app an all_jobs_finished.
-        self._started_since_idle = False
+        # True from a start() (or a count above zero) until the next all_jobs_finished. Not
+        # the count alone: a job may end in its thread before its stack's first count is
+        # read on the GUI thread, so the total never reads above zero, yet the app is owed
+        # an all_jobs_finished after the job's end.
+        self._busy = False
         self._closed = False
         # The handles of running jobs (a caller may drop its own), removed at their end.
         self._jobs: dict[str, Job[Any]] = {}
@@ -209,11 +209,12 @@ class JobService(QObject):
             job_id = self._shadow_runner().start(declared, args, kwargs)
         else:
             job_id = self._started_on(self.stack(route), declared, args, kwargs)
-        self._started_since_idle = True
+        self._busy = True
         job: Job[Any] = Job(self, job_id, str(declared.name))
         early = self._starting.pop(job_id, None)
         if early is not None:  # the stack ended the job before start() returned
             job._end(*early)
+            self._all_finished_if_idle()
         elif job_id in self._jobs:
             self._reused_id(route, job)
         else:
@@ -300,7 +301,7 @@ class JobService(QObject):
         route = self._flags[declared.name].value
         stack = None if route == "shadow" else self.stack(route)
         batch_id = stack._start_batch(declared, tuples, batch, max_pending) if stack else None
-        self._started_since_idle = self._started_since_idle or batch_id is not None
+        self._busy = self._busy or batch_id is not None
         if batch_id is None:
             feeder = Feeder(
                 self,
@@ -499,6 +500,7 @@ class JobService(QObject):
         self.job_finished.emit(kind, job_id, result)
         if job is not None:
             job._end(JobState.FINISHED, result)
+        self._all_finished_if_idle()
 
     @Slot(str, str, object)
     def _on_failed(self, kind: str, job_id: str, error: object) -> None:
@@ -509,6 +511,7 @@ class JobService(QObject):
         self.job_failed.emit(kind, job_id, error)
         if job is not None:
             job._end(JobState.FAILED, error)
+        self._all_finished_if_idle()
 
     @Slot(str, str)
     def _on_canceled(self, kind: str, job_id: str) -> None:
@@ -516,6 +519,7 @@ class JobService(QObject):
         self.job_canceled.emit(kind, job_id)
         if job is not None:
             job._end(JobState.CANCELED, None)
+        self._all_finished_if_idle()
 
     def _ended(self, job_id: str, state: JobState, outcome: object) -> Job[Any] | None:
         """Forget the ended job's handle; note an end that came while its start() ran.
@@ -534,10 +538,21 @@ class JobService(QObject):
     @Slot(int)
     def _on_count_changed(self, _stack_count: int) -> None:
         total = self.active_count()
-        previous, self._reported_count = self._reported_count, total
+        self._busy = self._busy or total > 0
         self.active_count_changed.emit(total)
-        if total == 0 and (previous > 0 or self._started_since_idle):
-            self._started_since_idle = False
+        self._all_finished_if_idle(total)
+
+    def _all_finished_if_idle(self, total: int | None = None) -> None:
+        """Send all_jobs_finished once the stacks count nothing and every handle has ended.
+
+        Checked on each count and each end: a stack may send its count before or after
+        the job's end, and a count of zero read while an end is still on its way to the
+        GUI thread would otherwise come before that end.
+        """
+        if not self._busy or self._jobs:
+            return
+        if (self.active_count() if total is None else total) == 0:
+            self._busy = False
             self.all_jobs_finished.emit()
 
 
