@@ -44,6 +44,8 @@ class JobService(QObject):
     Every event carries the kind's name and the job id, and is emitted on the GUI thread,
     with the same payload whichever stack ran the job: ``job_progressed`` a
     WorkerProgress, ``job_finished`` the result, ``job_failed`` the exception.
+    ``all_jobs_finished`` comes once the stacks count no active job and every started
+    job's end has been sent, once per busy spell.
     """
 
     job_started = Signal(str, str)
