@@ -233,6 +233,10 @@ def test_routing_switch_moves_new_thumbnails_and_the_running_one_stays_on_simpli
     records = registered_store.search(SearchConditions(limit=4))
     finished: dict[str, ThumbnailResult] = {}
     service.job_finished.connect(lambda job_id, result: finished.__setitem__(job_id, result))
+    started_on_legacy: list[str] = []
+    service.jobs.stack("legacy").job_started.connect(
+        lambda _kind, job_id: started_on_legacy.append(job_id)
+    )
     running = service.start_thumbnail_loading(records, QSize(64, 64))
     service.set_stack("thumbnail", "legacy")
     after = service.start_thumbnail_loading(records, QSize(64, 64))
@@ -240,7 +244,8 @@ def test_routing_switch_moves_new_thumbnails_and_the_running_one_stays_on_simpli
     # Nothing has been delivered yet: the simplified job stays in flight until the GUI
     # thread handles its terminal event, and that needs this test to return to Qt.
     assert stacks["simplified"]["active_worker_ids"] == [running]
-    assert after in stacks["legacy"]["active_worker_ids"]
+    # Not the manager's dict: LoRAIro's manager forgets a quick job in its own thread.
+    assert started_on_legacy == [after]
     qtbot.waitUntil(lambda: {running, after} <= finished.keys(), timeout=LONG)
     for job_id in (running, after):
         ids = [image_id for image_id, _ in finished[job_id].loaded_thumbnails]

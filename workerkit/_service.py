@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from workerkit._batch import Batch
 from workerkit._feeder import Feeder
@@ -107,6 +107,8 @@ class JobService(QObject):
         self._shadow_log = Path(shadow_log) if shadow_log else Path.cwd() / DEFAULT_SHADOW_LOG
         self._shadow_candidate = _shadow_candidate
         self._shadow: ShadowRunner | None = None
+        # The total last sent in active_count_changed.
+        self._reported_count = 0
         # True from a start() (or a count above zero) until the next all_jobs_finished. Not
         # the count alone: a job may end in its thread before its stack's first count is
         # read on the GUI thread, so the total never reads above zero, yet the app is owed
@@ -216,7 +218,7 @@ class JobService(QObject):
         early = self._starting.pop(job_id, None)
         if early is not None:  # the stack ended the job before start() returned
             job._end(*early)
-            self._all_finished_if_idle()
+            self._after_end()
         elif job_id in self._jobs:
             self._reused_id(route, job)
         else:
@@ -502,7 +504,7 @@ class JobService(QObject):
         self.job_finished.emit(kind, job_id, result)
         if job is not None:
             job._end(JobState.FINISHED, result)
-        self._all_finished_if_idle()
+        self._after_end()
 
     @Slot(str, str, object)
     def _on_failed(self, kind: str, job_id: str, error: object) -> None:
@@ -513,7 +515,7 @@ class JobService(QObject):
         self.job_failed.emit(kind, job_id, error)
         if job is not None:
             job._end(JobState.FAILED, error)
-        self._all_finished_if_idle()
+        self._after_end()
 
     @Slot(str, str)
     def _on_canceled(self, kind: str, job_id: str) -> None:
@@ -521,7 +523,7 @@ class JobService(QObject):
         self.job_canceled.emit(kind, job_id)
         if job is not None:
             job._end(JobState.CANCELED, None)
-        self._all_finished_if_idle()
+        self._after_end()
 
     def _ended(self, job_id: str, state: JobState, outcome: object) -> Job[Any] | None:
         """Forget the ended job's handle; note an end that came while its start() ran.
@@ -540,20 +542,23 @@ class JobService(QObject):
     @Slot(int)
     def _on_count_changed(self, _stack_count: int) -> None:
         total = self.active_count()
+        self._reported_count = total
         self._busy = self._busy or total > 0
         self.active_count_changed.emit(total)
-        self._all_finished_if_idle(total)
+        self._all_finished_if_idle()
 
-    def _all_finished_if_idle(self, total: int | None = None) -> None:
-        """Send all_jobs_finished once the stacks count nothing and every handle has ended.
+    def _after_end(self) -> None:
+        """Look for the end of a busy spell whose count of zero was sent before this end.
 
-        Checked on each count and each end: a stack may send its count before or after
-        the job's end, and a count of zero read while an end is still on its way to the
-        GUI thread would otherwise come before that end.
+        A stack usually sends its count after the job's end, from the same thread, so
+        that count is already queued: look after it, and all_jobs_finished follows it.
         """
-        if not self._busy or self._jobs:
-            return
-        if (self.active_count() if total is None else total) == 0:
+        if self._busy and not self._jobs and self._reported_count == 0:
+            QTimer.singleShot(0, self, self._all_finished_if_idle)
+
+    def _all_finished_if_idle(self) -> None:
+        """Send all_jobs_finished once the last count said zero and every handle has ended."""
+        if self._busy and not self._jobs and self._reported_count == 0 and not self.active_count():
             self._busy = False
             self.all_jobs_finished.emit()
 

@@ -368,7 +368,8 @@ class ContractSuite:
         """``all_jobs_finished`` never fires while a job is active, whatever stack runs it.
 
         The long job runs here; the kind's flag then moves to the other stack, where a
-        quick job runs and ends. Fails on a stack whose active count leaves out its jobs.
+        quick job runs and ends. Fails on a stack whose active count leaves out its jobs:
+        the service's count then reads zero while the long job runs.
         """
         h = contract_harness
         long_id = h.start("long")
@@ -384,6 +385,13 @@ class ContractSuite:
             f"all_jobs_finished was sent while the long job on {h.stack_name} was active; "
             f"{h.log.story(long_id)}"
         )
+        if not ended:
+            counted, sent = h.service.active_count(), h.log.counts[-1:]
+            assert counted >= 1 and sent and sent[0] >= 1, (
+                f"the long job on {h.stack_name} is running, yet the service counts {counted} "
+                f"active jobs (last active_count_changed: {sent}); the stack's "
+                f"active_count() leaves out its jobs; {h.log.story(long_id)}"
+            )
 
     def test_contract_completed_write_outlives_a_late_cancel(
         self, contract_harness: Harness
