@@ -20,7 +20,9 @@ from workerkit.simplified._stack import SimplifiedStack
 from workerkit.simplified._token import JobCanceled
 
 import workerkit._shadow
+from workerkit import App, JobService, LegacyWorker, Stack
 from workerkit._control import JobControl
+from workerkit._job import JobState
 from workerkit._kind import WorkerKind
 from workerkit._shadow import (
     DEFAULT_SHADOW_LOG,
@@ -31,6 +33,7 @@ from workerkit._shadow import (
     read_shadow_log,
     summarize_shadow_log,
 )
+from workerkit._stack import new_job_id
 from workerkit.imagelib.comparison import Listing, compare_listings
 from workerkit.imagelib.domain.conditions import SearchConditions
 from workerkit.imagelib.domain.results import SearchResult, ThumbnailResult
@@ -38,6 +41,8 @@ from workerkit.imagelib.domain.store import ImageStore
 from workerkit.imagelib.kinds import search as search_kind
 from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
 from workerkit.imagelib.service import WorkerService
+
+from .legacy.shapes import ResultWorker
 
 # Each test drives the image library's legacy stack: in a child pytest (isolation).
 pytestmark = [pytest.mark.timeout(120), pytest.mark.workerkit_isolated]
@@ -379,6 +384,65 @@ def test_shadow_log_defaults_to_the_working_directory(
     assert DEFAULT_SHADOW_LOG == "workerkit-shadow.jsonl"
     assert service.shadow_log == tmp_path / DEFAULT_SHADOW_LOG
     assert service.shadow_stats() == ShadowStats()
+
+
+def _twice(control: JobControl, value: int) -> int:
+    return 2 * value
+
+
+class EndsInStart(Stack):
+    """A legacy stack whose quick job ends before ``start()`` returns (``fail`` fails it)."""
+
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Report the job started and ended, then return its id."""
+        job_id = new_job_id(kind)
+        self.report_started(job_id)
+        if args[0] < 0:
+            self.report_failed(job_id, "negative")
+        else:
+            self.report_finished(job_id, 2 * args[0])
+        return job_id
+
+    def cancel(self, job_id: str) -> bool:
+        """Refuse: every job has ended."""
+        return False
+
+    def active_job_ids(self) -> list[str]:
+        """Return no ids: every job has ended."""
+        return []
+
+    def wait_for_all(self, timeout_ms: int) -> bool:
+        """Say that every job ended."""
+        return True
+
+    def shutdown(self, timeout_ms: int) -> bool:
+        """Say that every job ended."""
+        return True
+
+
+twice = WorkerKind(
+    name="twice",
+    legacy=LegacyWorker(ResultWorker),
+    simplified=_twice,
+    compare=lambda legacy, candidate: [] if legacy == candidate else [f"{legacy} != {candidate}"],
+)
+
+
+def test_shadow_legacy_job_that_ends_inside_its_start_is_still_compared(
+    qtbot, shadow_log: Path
+) -> None:
+    """Fails if a legacy end sent before start() returned is lost: the pair never settles."""
+    app = App("quick", [twice], legacy_stack=EndsInStart)
+    service = JobService(app, stacks={"twice": "shadow"}, shadow_log=shadow_log)
+    records: list[dict[str, Any]] = []
+    service.shadow_compared.connect(records.append)
+    finished = service.start(twice, 21)
+    failed = service.start(twice, -1)
+    assert finished.result() == 42 and failed.state is JobState.FAILED
+    qtbot.waitUntil(lambda: service.shadow_stats().skipped == 1 and len(records) == 1)
+    assert records[0]["match"] is True and records[0]["legacy_job"] == finished.id
+    assert service.shadow_stats().compared == 1
+    assert service.shutdown(5000)
 
 
 # --- comparison and log helpers, no Qt ------------------------------------------------------

@@ -138,10 +138,48 @@ def test_service_sends_all_finished_after_the_end_of_jobs_forgotten_before_count
         worker = threading.Thread(target=forgotten_in_a_worker_thread, args=(job_id,))
         worker.start()
         worker.join(10)
-        qtbot.waitUntil(lambda n=counts: len(log.counts) == n, timeout=5000)
+        qtbot.waitUntil(
+            lambda n=counts, e=ended: len(log.counts) == n and log.all_finished >= e, timeout=5000
+        )
         assert log.all_finished == ended
         assert log.all_finished_at[-1] >= log.terminal(job_id)[0].at
     assert set(log.counts) == {0}
+
+
+class LateStartStack(ScriptedStack):
+    """A stack whose manager says a job started only after the job has already ended."""
+
+    def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        """Run the job to its end on a thread, then report its start from the GUI thread."""
+        job_id = new_job_id(kind)
+        worker = threading.Thread(
+            target=lambda: (
+                self.report_progress(job_id, 50),
+                self.report_finished(job_id, "done"),
+                self.report_count(),
+            )
+        )
+        worker.start()
+        worker.join(10)
+        self.report_started(job_id)
+        return job_id
+
+
+def test_stack_report_started_goes_ahead_of_the_jobs_earlier_reports(qtbot: QtBot) -> None:
+    """Fails if a start the manager reports late comes after the job's own end.
+
+    The service would then end the handle inside start() and send job_started after
+    job_finished; a UI would show the job running for good.
+    """
+    late = App("late", [plain], legacy_stack=LateStartStack)
+    service = JobService(late, stacks={"plain": "legacy"})
+    log = EventLog(service)
+    job = service.start("plain")
+    assert [e.name for e in log.of(job.id)] == ["job_started"]
+    qtbot.waitUntil(lambda: job.done, timeout=5000)
+    assert [e.name for e in log.of(job.id)] == ["job_started", "job_progressed", "job_finished"]
+    assert job.result() == "done"
+    service.shutdown(1000)
 
 
 def test_stack_report_failed_wraps_a_message_and_keeps_an_exception(

@@ -212,6 +212,9 @@ class ShadowRunner(QObject):
         self.candidate = factory(legacy.app, self._pool, self)
         self._by_legacy: dict[str, list[_Pair]] = {}
         self._by_candidate: dict[str, _Pair] = {}
+        # While the legacy stack's start() runs: ends it sent then, by job id, to settle
+        # once the pair exists (a stack may end a quick job before start() returns).
+        self._in_start: dict[str, Callable[[_Pair], None]] | None = None
         self._stats = ShadowStats()
         self._closed = False
         self._signals = _ComparisonSignals(self)
@@ -231,10 +234,18 @@ class ShadowRunner(QObject):
                 "This ShadowRunner has been shut down; create a new service to shadow jobs."
             )
         legacy_started = time.perf_counter()
-        legacy_id = self._legacy.start(kind, args, kwargs)
+        self._in_start = {}
+        try:
+            legacy_id = self._legacy.start(kind, args, kwargs)
+        finally:
+            ended, self._in_start = self._in_start, None
         pair = _Pair(kind, legacy_id, legacy_started, time.perf_counter())
-        self._by_legacy.setdefault(legacy_id, []).append(pair)
+        settle = ended.get(legacy_id)
+        if settle is None:
+            self._by_legacy.setdefault(legacy_id, []).append(pair)
         self._start_candidate(pair, args, kwargs)
+        if settle is not None:
+            settle(pair)
         return legacy_id
 
     def stats(self) -> ShadowStats:
@@ -302,25 +313,30 @@ class ShadowRunner(QObject):
             del self._by_legacy[job_id]
         return pair
 
-    @Slot(str, str, object)
-    def _on_legacy_finished(self, _kind: str, job_id: str, result: object) -> None:
+    def _legacy_ended(self, job_id: str, settle: Callable[[_Pair], None]) -> None:
         pair = self._legacy_pair(job_id)
         if pair is not None:
+            settle(pair)
+        elif self._in_start is not None:
+            self._in_start.setdefault(job_id, settle)
+
+    @Slot(str, str, object)
+    def _on_legacy_finished(self, _kind: str, job_id: str, result: object) -> None:
+        def settle(pair: _Pair) -> None:
             pair.legacy = observe(pair.kind, job_id, _ms_since(pair.legacy_started), result)
             self._settle(pair)
 
+        self._legacy_ended(job_id, settle)
+
     @Slot(str, str, object)
     def _on_legacy_failed(self, _kind: str, job_id: str, _error: object) -> None:
-        self._drop_legacy(job_id)
+        self._legacy_ended(job_id, self._drop)
 
     @Slot(str, str)
     def _on_legacy_canceled(self, _kind: str, job_id: str) -> None:
-        self._drop_legacy(job_id)
+        self._legacy_ended(job_id, self._drop)
 
-    def _drop_legacy(self, job_id: str) -> None:
-        pair = self._legacy_pair(job_id)
-        if pair is None:
-            return
+    def _drop(self, pair: _Pair) -> None:
         # The GUI got no result to compare with: stop the candidate and count a skip.
         if self._by_candidate.pop(pair.candidate_id, None) is not None:
             self.candidate.cancel(pair.candidate_id)

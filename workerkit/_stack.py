@@ -169,8 +169,13 @@ class Stack(QObject):
     # --- reporting, with the payloads every stack sends ---------------------------------
 
     def report_started(self, job_id: str) -> None:
-        """Send ``job_started`` for ``job_id``."""
-        self._report(self.job_started, self._kind_name(job_id), job_id)
+        """Send ``job_started`` for ``job_id``.
+
+        On the stack's thread it goes out at once, ahead of what other threads reported
+        before: a manager that says so after ``thread.start()`` may be behind the job's
+        own first reports (a quick job, a busy machine), and a job starts before it ends.
+        """
+        self._report(self.job_started, self._kind_name(job_id), job_id, first=True)
 
     def report_progress(self, job_id: str, value: object) -> None:
         """Send ``job_progressed`` with ``value`` as a WorkerProgress.
@@ -218,13 +223,14 @@ class Stack(QObject):
 
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
 
-    def _report(self, signal: SignalInstance, *args: object) -> None:
-        # On the stack's own thread: first send what other threads reported before, then
-        # this at once. From another thread: queue it to the stack's thread, in order.
+    def _report(self, signal: SignalInstance, *args: object, first: bool = False) -> None:
+        # On the stack's own thread: first send what other threads reported before (unless
+        # this goes ``first``), then this at once. From another thread: queue it to the
+        # stack's thread, in order.
         if QThread.currentThread() == self.thread():
             with self._lock:
                 in_transit = self._in_transit
-            if in_transit:
+            if in_transit and not first:
                 self.deliver_reports()
             signal.emit(*args)
             return
