@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,12 @@ from PySide6.QtCore import QSize
 
 from workerkit import STACKS
 from workerkit.imagelib.domain.conditions import SearchConditions
+from workerkit.imagelib.domain.intake import prepare_image
 from workerkit.imagelib.domain.results import RegistrationResult, ThumbnailResult
 from workerkit.imagelib.domain.scanner import scan_images
 from workerkit.imagelib.domain.store import ImageStore
+from workerkit.imagelib.legacy_workers import registration_worker as legacy_registration
+from workerkit.imagelib.pool_workers import registration as pool_registration
 from workerkit.imagelib.service import WorkerService
 
 from .conftest import (
@@ -266,6 +270,7 @@ def test_registration_goes_on_when_a_folder_vanishes_mid_run(
     make_service: Callable[..., WorkerService],
     store: ImageStore,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     root = tmp_path / "library"
     vanishing = root / "mm"
@@ -274,20 +279,25 @@ def test_registration_goes_on_when_a_folder_vanishes_mid_run(
     doomed = [write_image(vanishing / f"m{i:02}.png", 200 + i, size=(384, 384)) for i in range(20)]
     after = [write_image(root / f"z{i:02}.png", 300 + i, size=(384, 384)) for i in range(10)]
     service = make_service(store, stack)
-    removed_at: list[int] = []
+    removed_at: list[Path] = []
+    gate = threading.Lock()
 
-    def remove_once(_job: str, current: int, _total: int, _name: str) -> None:
-        # Runs on the GUI thread while the job works through the first folder.
-        if not removed_at:
-            shutil.rmtree(vanishing)
-            removed_at.append(current)
+    def vanish_then_prepare(path: Path, *args: object) -> object:
+        # On the job's threads: the folder goes after the scan listed it, before any file
+        # but the first is prepared (a GUI-side removal would race the job's threads).
+        with gate:
+            if not removed_at and path != before[0]:
+                shutil.rmtree(vanishing)
+                removed_at.append(path)
+        return prepare_image(path, *args)
 
-    service.worker_batch_progress.connect(remove_once)
+    for worker in (legacy_registration, pool_registration):
+        monkeypatch.setattr(worker, "prepare_image", vanish_then_prepare)
     _log, result = _register(qtbot, service, root)
-    assert removed_at and removed_at[0] < len(before), removed_at
+    assert removed_at and removed_at[0] in before[1:] + doomed, removed_at
     reasons = {failure.path: failure.reason for failure in result.errors}
-    assert reasons, f"the folder went at file {removed_at[0]} but no file of it failed"
-    assert set(reasons) <= set(doomed)
+    assert reasons, f"the folder went at {removed_at[0].name} but no file of it failed"
+    assert set(reasons) == set(doomed)
     assert all("no longer exists" in reason for reason in reasons.values()), reasons
     assert set(after) <= set(result.processed_paths), "the files after the folder must register"
     assert result.registered_count + result.error_count == len(before + doomed + after)
