@@ -57,8 +57,9 @@ class Stack(QObject):
     ``start``, ``cancel``, ``active_job_ids``, ``wait_for_all`` and ``shutdown``; report
     each job's events through the ``report_*`` methods, which give every payload the
     shape both stacks send and may be called from any thread (a worker's or the
-    manager's): the events reach the GUI thread in the order they were reported. A job
-    id must start with its kind's prefix and ``_``, and no earlier job may have had it
+    manager's): the events reach the GUI thread in the order they were reported, except
+    that a start reported on the GUI thread goes ahead of the job's own earlier reports.
+    A job id must start with its kind's prefix and ``_``, and no earlier job may have had it
     (``new_job_id`` makes such ids; ids made from the clock repeat).
     Every job must end with exactly one of ``job_finished``, ``job_failed`` or
     ``job_canceled``, and nothing of it may come after; ``cancel`` should return at
