@@ -146,6 +146,24 @@ def test_service_sends_all_finished_after_the_end_of_jobs_forgotten_before_count
     assert set(log.counts) == {0}
 
 
+def test_service_sends_all_finished_when_a_stack_counts_out_a_job_it_never_ends(
+    qtbot: QtBot, service: JobService
+) -> None:
+    """Fails if a lost end keeps all_jobs_finished back for good.
+
+    The app's own manager sends all_workers_finished when its dict empties, whatever
+    became of the job's end: a flag rolled back to legacy must not lose that.
+    """
+    log = EventLog(service)
+    stack = service.stack("legacy")
+    assert isinstance(stack, ScriptedStack)
+    job = service.start("plain")
+    stack.jobs.remove(job.id)
+    stack.report_count()
+    qtbot.waitUntil(lambda: log.all_finished == 1, timeout=5000)
+    assert not job.done and log.counts == [0]
+
+
 class LateStartStack(ScriptedStack):
     """A stack whose manager says a job started only after the job has already ended."""
 

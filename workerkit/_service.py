@@ -545,7 +545,13 @@ class JobService(QObject):
         self._reported_count = total
         self._busy = self._busy or total > 0
         self.active_count_changed.emit(total)
-        self._all_finished_if_idle()
+        if self._busy and total == 0:
+            if self._jobs:
+                # A stack may send its count before the job's end, queued right behind:
+                # look again after it, and send anyway then (an end may never come).
+                QTimer.singleShot(0, self, lambda: self._all_finished_if_idle(ends=False))
+            else:
+                self._all_finished_if_idle()
 
     def _after_end(self) -> None:
         """Look for the end of a busy spell whose count of zero was sent before this end.
@@ -556,9 +562,15 @@ class JobService(QObject):
         if self._busy and not self._jobs and self._reported_count == 0:
             QTimer.singleShot(0, self, self._all_finished_if_idle)
 
-    def _all_finished_if_idle(self) -> None:
-        """Send all_jobs_finished once the last count said zero and every handle has ended."""
-        if self._busy and not self._jobs and self._reported_count == 0 and not self.active_count():
+    def _all_finished_if_idle(self, ends: bool = True) -> None:
+        """Send all_jobs_finished if the last count said zero and no stack counts a job.
+
+        Args:
+            ends: Also require every handle to have ended.
+        """
+        if ends and self._jobs:
+            return
+        if self._busy and self._reported_count == 0 and not self.active_count():
             self._busy = False
             self.all_jobs_finished.emit()
 
