@@ -391,7 +391,7 @@ def _twice(control: JobControl, value: int) -> int:
 
 
 class EndsInStart(Stack):
-    """A legacy stack whose quick job ends before ``start()`` returns (``fail`` fails it)."""
+    """A legacy stack whose job ends before ``start()`` returns (failed for a negative value)."""
 
     def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
         """Report the job started and ended, then return its id."""
