@@ -20,7 +20,7 @@ from workerkit.simplified._stack import SimplifiedStack
 from workerkit.simplified._token import JobCanceled
 
 import workerkit._shadow
-from workerkit import App, JobService, LegacyWorker, Stack
+from workerkit import App, JobService, LegacyWorker
 from workerkit._control import JobControl
 from workerkit._job import JobState
 from workerkit._kind import WorkerKind
@@ -43,6 +43,7 @@ from workerkit.imagelib.legacy_workers.search_worker import SearchWorker
 from workerkit.imagelib.service import WorkerService
 
 from .legacy.shapes import ResultWorker
+from .scripted_stack import ScriptedStack
 
 # Each test drives the image library's legacy stack: in a child pytest (isolation).
 pytestmark = [pytest.mark.timeout(120), pytest.mark.workerkit_isolated]
@@ -390,7 +391,7 @@ def _twice(control: JobControl, value: int) -> int:
     return 2 * value
 
 
-class EndsInStart(Stack):
+class EndsInStart(ScriptedStack):
     """A legacy stack whose job ends before ``start()`` returns (failed for a negative value)."""
 
     def start(self, kind: WorkerKind, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
@@ -402,22 +403,6 @@ class EndsInStart(Stack):
         else:
             self.report_finished(job_id, 2 * args[0])
         return job_id
-
-    def cancel(self, job_id: str) -> bool:
-        """Refuse: every job has ended."""
-        return False
-
-    def active_job_ids(self) -> list[str]:
-        """Return no ids: every job has ended."""
-        return []
-
-    def wait_for_all(self, timeout_ms: int) -> bool:
-        """Say that every job ended."""
-        return True
-
-    def shutdown(self, timeout_ms: int) -> bool:
-        """Say that every job ended."""
-        return True
 
 
 twice = WorkerKind(
